@@ -1,0 +1,59 @@
+"""Image transforms per paper recipe, shared by the real and the synthetic datasets.
+
+Every dataset hands an RGB ``PIL.Image`` to its transform; :func:`build_transform` returns a
+torchvision pipeline ending in a normalised float tensor ``[3, size, size]``.
+"""
+
+from __future__ import annotations
+
+from torchvision import transforms as T
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+#: Recipes: what each paper's training pipeline does on top of resize + normalise.
+PROFILES: tuple[str, ...] = ("basic", "pcnn", "poster", "eval")
+
+
+def build_transform(profile: str = "basic", image_size: int = 224, train: bool = True) -> T.Compose:
+    """The transform of a paper recipe.
+
+    - ``basic``: resize, horizontal flip (train), ImageNet normalisation.
+    - ``pcnn``: the PCNN authors' recipe — resize, flip, with p=0.2 a 20-degree rotation plus a
+      random crop with padding (32 px at 224, scaled with the size), normalisation, random erasing
+      (scale 0.02-0.25).
+    - ``poster``: resize, flip, normalisation, random erasing (scale 0.02-0.1).
+    - ``eval`` (or ``train=False`` with any profile): resize and normalise only.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown transform profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    resize = T.Resize((image_size, image_size), antialias=True)
+    to_tensor = [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    if not train or profile == "eval":
+        return T.Compose([resize, *to_tensor])
+    if profile == "basic":
+        return T.Compose([resize, T.RandomHorizontalFlip(), *to_tensor])
+    if profile == "pcnn":
+        padding = max(1, round(32 * image_size / 224))
+        return T.Compose(
+            [
+                resize,
+                T.RandomHorizontalFlip(),
+                T.RandomApply(
+                    [T.RandomRotation(20), T.RandomCrop(image_size, padding=padding)], p=0.2
+                ),
+                *to_tensor,
+                T.RandomErasing(scale=(0.02, 0.25)),
+            ]
+        )
+    # poster
+    return T.Compose([resize, T.RandomHorizontalFlip(), *to_tensor, T.RandomErasing(scale=(0.02, 0.1))])
+
+
+def denormalize(x, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """Undo ImageNet normalisation of a ``[..., 3, H, W]`` tensor; returns values clipped to [0, 1]."""
+    import torch
+
+    mean_t = torch.tensor(mean, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    std_t = torch.tensor(std, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    return (x * std_t + mean_t).clamp(0, 1)
