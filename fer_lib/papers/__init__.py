@@ -9,7 +9,7 @@ number twice differently keeps both rows, each with a ``note``.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import pandas as pd
@@ -29,7 +29,7 @@ def _check_paper(paper: str) -> None:
         raise ValueError(f"unknown paper {paper!r}; expected one of {', '.join(PAPERS)}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(paper: str) -> pd.DataFrame:
     _check_paper(paper)
     path = resources.files("fer_lib.papers") / "data" / f"{paper}.csv"

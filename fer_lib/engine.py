@@ -1,0 +1,450 @@
+"""Training and evaluation loops, checkpoints with resume, and the run cache.
+
+- :class:`TrainConfig` holds a recipe (optimiser, schedule, epochs, batch size, seed ...).
+- :func:`fit` trains a model, writes ``metrics.csv`` and a checkpoint every epoch into ``run_dir`` and
+  resumes from that checkpoint after an interruption. Every epoch re-seeds all generators from
+  ``(seed, epoch)``, so a resumed run ends with exactly the weights of an uninterrupted one on CPU.
+- :func:`evaluate` returns predictions, probabilities and metrics.
+- :func:`train_cached` keys a trained model by a hash of its full specification under ``runs/`` so a
+  notebook that needs an already-trained model loads it instead of training again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from fer_lib import metrics as M
+from fer_lib.io import atomic_save, atomic_write_json, atomic_write_text, runs_root
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "step", "exponential", "cosine", "onecycle")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """A training recipe. Defaults are PCNN's (SGD 0.01, momentum 0.9, wd 1e-4, StepLR 15 x 0.5)."""
+
+    epochs: int = 100
+    batch_size: int = 256
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    nesterov: bool = False
+    scheduler: str = "step"
+    step_size: int = 15
+    gamma: float = 0.5
+    seed: int = 0
+    num_workers: int = 0
+    device: str = "cpu"
+    amp: bool = True
+    grad_clip: float | None = None
+    max_batches_per_epoch: int | None = None
+    eval_batch_size: int | None = None
+    soft_labels: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {OPTIMIZERS}")
+        if self.scheduler not in SCHEDULERS:
+            raise ValueError(f"unknown scheduler {self.scheduler!r}; expected one of {SCHEDULERS}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that change the trained weights (not device, workers or progress bars)."""
+        skip = {"device", "num_workers", "progress", "eval_batch_size"}
+        return {k: v for k, v in self.to_dict().items() if k not in skip}
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`fit` returns: the per-epoch history and where the run lives."""
+
+    history: pd.DataFrame
+    run_dir: Path | None
+    wall_seconds: float
+    resumed_from_epoch: int = 0
+    from_cache: bool = False
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) generators."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))  # noqa: NPY002 -- third-party augmentations draw from the legacy global RNG
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch * 7_919) % (2**31 - 1)
+
+
+def logits_of(output: Any) -> torch.Tensor:
+    """The classification logits of a model output: a tensor, an object with ``.logits``, or a tuple's first."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if hasattr(output, "logits"):
+        return output.logits
+    if isinstance(output, Mapping) and "logits" in output:
+        return output["logits"]
+    if isinstance(output, Sequence) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    raise TypeError(f"cannot find logits in a model output of type {type(output).__name__}")
+
+
+def to_device(obj: Any, device: torch.device | str) -> Any:
+    """Move tensors (also inside dicts, lists and tuples) to ``device``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, Mapping):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(to_device(v, device) for v in obj)
+    return obj
+
+
+def _default_loss(output: Any, target: torch.Tensor) -> torch.Tensor:
+    return nn.functional.cross_entropy(logits_of(output), target)
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                               nesterov=cfg.nesterov)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+    """The scheduler and whether it steps per batch (``True``) or per epoch."""
+    if cfg.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma), False
+    if cfg.scheduler == "exponential":
+        return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.gamma), False
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs), False
+    if cfg.scheduler == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.25
+        )
+        return sched, True
+    return None, False
+
+
+def _loader(dataset: Dataset, batch_size: int, shuffle: bool, num_workers: int, seed: int = 0) -> DataLoader:
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        generator=generator,
+        drop_last=False,
+        persistent_workers=False,
+    )
+
+
+def _split_batch(batch: Sequence, soft_labels: bool) -> tuple[Any, torch.Tensor]:
+    x, y = batch[0], batch[1]
+    if soft_labels:
+        if len(batch) < 3 or "soft_label" not in batch[2]:
+            raise ValueError("soft_labels=True needs a dataset built with return_meta=True giving 'soft_label'")
+        y = batch[2]["soft_label"].float()
+    return x, y
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    dataset: Dataset,
+    batch_size: int = 128,
+    device: str | torch.device = "cpu",
+    num_workers: int = 0,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax probabilities ``[N, C]`` and targets ``[N]`` of ``model`` on ``dataset`` (in order)."""
+    model.eval().to(device)
+    probs, targets = [], []
+    loader = _loader(dataset, batch_size, shuffle=False, num_workers=num_workers)
+    for batch in tqdm(loader, desc="evaluate", leave=False, disable=not progress):
+        x = to_device(batch[0], device)
+        logits = logits_of(model(x)).float()
+        probs.append(torch.softmax(logits, dim=1).cpu().numpy())
+        targets.append(np.asarray(batch[1]))
+    return np.concatenate(probs), np.concatenate(targets).astype(np.int64)
+
+
+def evaluate(
+    model: nn.Module,
+    dataset: Dataset,
+    batch_size: int = 128,
+    device: str | torch.device = "cpu",
+    classes: Sequence[str] | None = None,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Metrics of ``model`` on ``dataset``: the :func:`fer_lib.metrics.summarize` dict plus
+    ``predictions``, ``targets`` and ``probabilities`` arrays."""
+    probs, targets = predict(model, dataset, batch_size, device, num_workers, progress)
+    classes = list(classes if classes is not None else getattr(dataset, "classes", range(probs.shape[1])))
+    preds = probs.argmax(axis=1)
+    out = M.summarize(targets, preds, [str(c) for c in classes])
+    out.update(predictions=preds, targets=targets, probabilities=probs)
+    return out
+
+
+# -- training -----------------------------------------------------------------------------------
+CHECKPOINT = "checkpoint.pt"
+FINAL_WEIGHTS = "model.pt"
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, epoch: int, history: list, cfg) -> None:
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else {},
+        "scaler": scaler.state_dict() if scaler is not None else {},
+        "epoch": epoch,
+        "history": json.dumps(history),
+        "config": json.dumps(cfg.identity(), sort_keys=True),
+    }
+    atomic_save(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`fit` (``weights_only=True``: no code is unpickled)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def fit(
+    model: nn.Module,
+    train_set: Dataset,
+    cfg: TrainConfig,
+    val_set: Dataset | None = None,
+    run_dir: str | os.PathLike | None = None,
+    loss_fn: Callable[[Any, torch.Tensor], torch.Tensor] | None = None,
+    callbacks: Iterable[Callable[[int, dict], None]] = (),
+) -> TrainResult:
+    """Train ``model`` on ``train_set`` with recipe ``cfg``.
+
+    With ``run_dir`` it writes ``metrics.csv`` (one row per epoch), ``checkpoint.pt`` (every epoch)
+    and, at the end, ``model.pt`` (the final state dict); a ``checkpoint.pt`` already there from the
+    same recipe is resumed. ``loss_fn(output, target)`` defaults to cross-entropy on the logits;
+    ``callbacks`` are called as ``cb(epoch, record)`` after every epoch (an exception there
+    interrupts training after the epoch's checkpoint is written).
+    """
+    device = torch.device(cfg.device)
+    use_amp = cfg.amp and device.type == "cuda"
+    loss_fn = loss_fn or _default_loss
+    run_path = Path(run_dir) if run_dir is not None else None
+    if run_path is not None:
+        run_path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_path / "train_config.json", cfg.to_dict())
+
+    seed_everything(cfg.seed)
+    model.to(device)
+    optimizer = build_optimizer(model, cfg)
+    steps = len(_loader(train_set, cfg.batch_size, True, 0))
+    if cfg.max_batches_per_epoch:
+        steps = min(steps, cfg.max_batches_per_epoch)
+    scheduler, per_batch = build_scheduler(optimizer, cfg, steps)
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    ckpt_path = run_path / CHECKPOINT if run_path is not None else None
+    if ckpt_path is not None and ckpt_path.is_file():
+        state = load_checkpoint(ckpt_path)
+        if json.loads(state["config"]) != json.loads(json.dumps(cfg.identity(), sort_keys=True)):
+            raise ValueError(
+                f"{ckpt_path} was written by another recipe; delete {run_path} or pass another run_dir to retrain"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state["scheduler"]:
+            scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state["scaler"]:
+            scaler.load_state_dict(state["scaler"])
+        start_epoch = int(state["epoch"])
+        history = json.loads(state["history"])
+
+    t0 = time.perf_counter()
+    epochs = tqdm(range(start_epoch, cfg.epochs), desc="train", initial=start_epoch, total=cfg.epochs,
+                  disable=not cfg.progress)
+    for epoch in epochs:
+        # Re-seed from (seed, epoch): the shuffle order, augmentations and dropout of an epoch do not
+        # depend on whether the run was resumed.
+        epoch_seed = _epoch_seed(cfg.seed, epoch)
+        seed_everything(epoch_seed)
+        loader = _loader(train_set, cfg.batch_size, True, cfg.num_workers, seed=epoch_seed)
+        model.train()
+        t_epoch = time.perf_counter()
+        total_loss, total_correct, total_seen = 0.0, 0, 0
+        for step, batch in enumerate(tqdm(loader, desc=f"epoch {epoch + 1}", leave=False, disable=not cfg.progress,
+                                          total=steps)):
+            if cfg.max_batches_per_epoch and step >= cfg.max_batches_per_epoch:
+                break
+            x, y = _split_batch(batch, cfg.soft_labels)
+            x, y = to_device(x, device), to_device(y, device)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device_type=device.type, enabled=use_amp):
+                output = model(x)
+                loss = loss_fn(output, y)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch + 1}, step {step}")
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                if cfg.grad_clip:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                if cfg.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+            if scheduler is not None and per_batch:
+                scheduler.step()
+            n = len(y)
+            total_loss += float(loss.detach()) * n
+            hard = y.argmax(1) if y.ndim > 1 else y
+            total_correct += int((logits_of(output).detach().argmax(1) == hard).sum())
+            total_seen += n
+        lr = optimizer.param_groups[0]["lr"]
+        if scheduler is not None and not per_batch:
+            scheduler.step()
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "train_loss": total_loss / max(total_seen, 1),
+            "train_accuracy": total_correct / max(total_seen, 1) * 100.0,
+            "epoch_seconds": time.perf_counter() - t_epoch,
+        }
+        if val_set is not None:
+            res = evaluate(model, val_set, cfg.eval_batch_size or cfg.batch_size, device, num_workers=cfg.num_workers)
+            record["val_accuracy"] = res["accuracy"]
+            record["val_mean_class_accuracy"] = res["mean_class_accuracy"]
+        history.append(record)
+        epochs.set_postfix({k: round(v, 3) for k, v in record.items() if k in ("train_loss", "val_accuracy")})
+        if run_path is not None:
+            atomic_write_text(run_path / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
+            _save_checkpoint(ckpt_path, model, optimizer, scheduler, scaler, epoch + 1, history, cfg)
+        for cb in callbacks:
+            cb(epoch + 1, record)
+
+    if run_path is not None:
+        atomic_save(run_path / FINAL_WEIGHTS, lambda tmp: torch.save(model.state_dict(), tmp))
+    return TrainResult(
+        history=pd.DataFrame(history),
+        run_dir=run_path,
+        wall_seconds=time.perf_counter() - t0,
+        resumed_from_epoch=start_epoch,
+    )
+
+
+# -- run cache ----------------------------------------------------------------------------------
+def _canonical(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _canonical(dataclasses.asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, list | tuple):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def run_key(spec: Mapping[str, Any]) -> str:
+    """A 16-hex-digit hash of a run's full specification (model, options, data, split, scale, seed, recipe)."""
+    blob = json.dumps(_canonical(spec), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_dir_for(spec: Mapping[str, Any], root: str | os.PathLike | None = None) -> Path:
+    """``runs/<model>-<hash>/`` for ``spec`` (its ``model`` entry names the folder)."""
+    label = str(spec.get("model", "run")).replace("/", "_")
+    return Path(root or runs_root()) / f"{label}-{run_key(spec)}"
+
+
+def list_runs(root: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Completed runs in the cache: one row per run with its folder, spec fields and wall seconds."""
+    rows = []
+    for summary in sorted(Path(root or runs_root()).glob("*/summary.json")):
+        info = json.loads(summary.read_text())
+        spec = info.get("spec", {})
+        rows.append({"run_dir": str(summary.parent), **{k: spec.get(k) for k in ("model", "dataset", "scale", "seed")},
+                     "wall_seconds": info.get("wall_seconds")})
+    return pd.DataFrame(rows)
+
+
+def force_retrain_requested() -> bool:
+    """``FORCE=1`` (or ``FER_FORCE=1``) in the environment asks every cached run to retrain."""
+    return os.environ.get("FER_FORCE", os.environ.get("FORCE", "")).strip() not in ("", "0", "false", "no")
+
+
+def train_cached(
+    spec: Mapping[str, Any],
+    build_model: Callable[[], nn.Module],
+    train_set: Dataset,
+    cfg: TrainConfig,
+    val_set: Dataset | None = None,
+    loss_fn: Callable[[Any, torch.Tensor], torch.Tensor] | None = None,
+    force: bool | None = None,
+    root: str | os.PathLike | None = None,
+) -> tuple[nn.Module, TrainResult]:
+    """Train ``build_model()`` unless a completed run with the same ``spec`` + recipe is cached.
+
+    ``spec`` names everything else that determines the weights (model name and options, dataset,
+    split or fold, scale, image size ...); the recipe ``cfg`` is added to it. ``force`` (default: the
+    ``FORCE`` environment variable) retrains from scratch. An interrupted run resumes.
+    """
+    full_spec = {**dict(spec), "train": cfg.identity()}
+    run_path = run_dir_for(full_spec, root)
+    force = force_retrain_requested() if force is None else force
+    if force and run_path.exists():
+        shutil.rmtree(run_path)
+    model = build_model()
+    summary_path = run_path / "summary.json"
+    if summary_path.is_file() and (run_path / FINAL_WEIGHTS).is_file():
+        state = torch.load(run_path / FINAL_WEIGHTS, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        info = json.loads(summary_path.read_text())
+        history = pd.read_csv(run_path / "metrics.csv")
+        return model.to(cfg.device), TrainResult(history, run_path, float(info["wall_seconds"]), from_cache=True)
+    run_path.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_path / "spec.json", _canonical(full_spec))
+    result = fit(model, train_set, cfg, val_set=val_set, run_dir=run_path, loss_fn=loss_fn)
+    atomic_write_json(summary_path, {"spec": _canonical(full_spec), "completed": True,
+                                     "wall_seconds": result.wall_seconds,
+                                     "epochs": cfg.epochs, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return model, result

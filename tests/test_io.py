@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from fer_lib.io import atomic_open, atomic_save, atomic_write_text
+
+
+def test_atomic_write_leaves_no_partial_file_on_error(tmp_path):
+    target = tmp_path / "table.csv"
+    atomic_write_text(target, "old\n")
+    with pytest.raises(RuntimeError), atomic_open(target) as handle:
+        handle.write("half a tab")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+def test_atomic_save_new_file_vanishes_on_error(tmp_path):
+    target = tmp_path / "sub" / "fig.png"
+
+    def writer(tmp):
+        tmp.write_bytes(b"partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_save(target, writer)
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+
+
+def test_atomic_write_replaces(tmp_path):
+    target = tmp_path / "a.txt"
+    atomic_write_text(target, "1")
+    atomic_write_text(target, "2")
+    assert target.read_text() == "2"

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_lib import metrics as M
+
+
+def test_accuracy_and_confusion():
+    t = [0, 0, 1, 1, 2, 2]
+    p = [0, 1, 1, 1, 2, 0]
+    assert M.accuracy(t, p) == pytest.approx(4 / 6 * 100)
+    cm = M.confusion_matrix(t, p, 3)
+    assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert M.per_class_accuracy(t, p, 3).tolist() == pytest.approx([50, 100, 50])
+    assert M.mean_class_accuracy(t, p, 3) == pytest.approx(200 / 3)
+
+
+def test_mean_class_accuracy_ignores_absent_classes():
+    assert M.mean_class_accuracy([0, 0, 1], [0, 0, 0], 4) == pytest.approx(50.0)
+
+
+def test_macro_f1_matches_hand_computation():
+    # class 0: P=1/2 R=1/2 F=.5 ; class 1: P=2/3 R=1 F=.8 ; class 2: P=1 R=1/2 F=2/3
+    t = [0, 0, 1, 1, 2, 2]
+    p = [0, 1, 1, 1, 2, 0]
+    assert M.macro_f1(t, p, 3) == pytest.approx((0.5 + 0.8 + 2 / 3) / 3 * 100)
+
+
+def test_bootstrap_ci_brackets_accuracy_and_narrows_with_n():
+    rng = np.random.default_rng(0)
+    t = rng.integers(0, 7, 2000)
+    p = np.where(rng.random(2000) < 0.7, t, (t + 1) % 7)
+    low, high = M.bootstrap_ci(t, p)
+    acc = M.accuracy(t, p)
+    assert low < acc < high
+    assert high - low < 5
+    low_s, high_s = M.bootstrap_ci(t[:100], p[:100])
+    assert high_s - low_s > high - low
+
+
+def test_mean_std_over_seeds():
+    assert M.mean_std([1.0, 3.0]) == pytest.approx((2.0, np.sqrt(2)))
+    assert M.mean_std([5.0]) == (5.0, 0.0)
+    assert M.format_mean_std([1.0, 3.0]) == "2.00 ± 1.41"
+    with pytest.raises(ValueError):
+        M.mean_std([])
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="differ"):
+        M.accuracy([0, 1], [0])
+    with pytest.raises(ValueError, match="num_classes"):
+        M.confusion_matrix([0, 3], [0, 1], 3)
+
+
+def test_summarize_and_confusion_frame():
+    s = M.summarize([0, 1, 1], [0, 1, 0], ["neutral", "happiness"])
+    assert s["n_samples"] == 3 and s["acc_happiness"] == pytest.approx(50)
+    frame = M.confusion_frame([0, 1, 1], [0, 1, 0], ["neutral", "happiness"])
+    assert frame.loc["happiness", "neutral"] == pytest.approx(50)
