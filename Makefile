@@ -1,0 +1,79 @@
+# fer_lib — set-up, tests and reproduction of the papers' tables.
+# `make help` lists the targets.
+
+PYTHON_BIN ?= python3.11
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.fer_lib-setup
+
+PAPER     ?= pcnn
+TABLE     ?= ii
+SCALE     ?=
+DATASET   ?=
+DATA_ROOT ?=
+DEVICE    ?=
+SEEDS     ?=
+FORCE     ?=
+export FORCE
+
+REPRO_ARGS = $(if $(SCALE),--scale $(SCALE)) $(if $(DATASET),--dataset $(DATASET)) \
+             $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(DEVICE),--device $(DEVICE)) \
+             $(if $(SEEDS),--seeds $(SEEDS))
+
+.PHONY: help setup test test-unit test-notebooks lint reproduce reproduce-all report lab bench clean-runs
+
+help:
+	@echo "make setup                 create .venv, install pinned dependencies, fer_lib (editable), the kernel"
+	@echo "make test                  unit tests + every notebook under nbval at the smoke scale"
+	@echo "make reproduce PAPER=pcnn TABLE=ii [SCALE=smoke|cpu|paper] [DATASET=..] [DATA_ROOT=..] [SEEDS=0,1,2]"
+	@echo "make reproduce-table-ii    short form for PCNN's tables (any id: reproduce-table-v ...)"
+	@echo "make reproduce-all         every table, then the report"
+	@echo "make report                rebuild results/REPORT.md"
+	@echo "make lab                   JupyterLab on the notebooks"
+	@echo "make bench                 training/latency benchmark of every model vs ResNet-18 -> results/bench.csv"
+	@echo "FORCE=1                    retrain instead of loading cached runs from runs/"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --user --name fer_lib --display-name "Python (fer_lib)" >/dev/null
+	@if [ -x scripts/install_browser.sh ]; then scripts/install_browser.sh; fi
+	@touch $(STAMP)
+	@echo "set-up done: $(VENV) ($$($(PY) -c 'import torch; print("torch", torch.__version__)'))"
+
+test: setup
+	FER_SCALE=smoke $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+test-unit: setup
+	$(PY) -m pytest tests
+
+test-notebooks: setup
+	FER_SCALE=smoke $(PY) -m pytest notebooks --nbval-lax -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check fer_lib tests scripts
+
+reproduce: setup
+	$(PY) -m fer_lib.reproduce run --paper $(PAPER) --table $(TABLE) $(REPRO_ARGS)
+
+reproduce-table-%: setup
+	$(PY) -m fer_lib.reproduce run --paper $(PAPER) --table $* $(REPRO_ARGS)
+
+reproduce-all: setup
+	$(PY) -m fer_lib.reproduce all $(REPRO_ARGS)
+
+report: setup
+	$(PY) -m fer_lib.reproduce report
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: setup
+	$(PY) scripts/bench.py
+
+clean-runs:
+	rm -rf runs

@@ -1,0 +1,194 @@
+"""The steps every table notebook shares: load a split at a scale, train (or load from the run
+cache) a model with a recipe, and evaluate it — so the notebooks themselves stay a parameters cell,
+a few calls, a table and a figure.
+
+``data_root`` convention: a folder with one sub-folder per dataset, named as in :data:`DATASET_DIRS`
+(``fer2013/``, ``ferplus/``, ``rafdb/``, ``ran_lists/`` ...), which is also the layout of the
+development data in ``../shared/data``. A ``data_root`` that is itself a dataset's folder works too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fer_lib.data import FERDataset, load_dataset
+from fer_lib.data.transforms import build_transform
+from fer_lib.engine import evaluate, train_cached
+from fer_lib.models import create_model
+from fer_lib.models import model_options as model_options_of
+from fer_lib.recipes import Recipe
+
+#: Sub-folder of ``data_root`` holding each dataset.
+DATASET_DIRS: dict[str, str] = {
+    "fer2013": "fer2013",
+    "ferplus": "ferplus",
+    "rafdb": "rafdb",
+    "ckplus": "ckplus",
+    "jaffe": "jaffe",
+    "affectnet": "affectnet",
+}
+
+
+def dataset_root(data_root: str | os.PathLike, dataset: str) -> Path:
+    """The folder of ``dataset`` under ``data_root`` (``data_root/<name>`` if present, else ``data_root``)."""
+    base = dataset.split("-")[0]
+    root = Path(data_root).expanduser()
+    sub = root / DATASET_DIRS.get(base, base)
+    return sub if sub.is_dir() else root
+
+
+def stratified_subsample(dataset: FERDataset, n: int | None, seed: int = 0) -> FERDataset:
+    """At most ``n`` samples keeping the class proportions (deterministic for a seed)."""
+    if n is None or n >= len(dataset):
+        return dataset
+    rng = np.random.default_rng(seed)
+    targets = dataset.targets
+    chosen = []
+    for cls in np.unique(targets):
+        idx = np.flatnonzero(targets == cls)
+        take = max(1, round(n * len(idx) / len(targets)))
+        chosen.append(rng.choice(idx, size=min(take, len(idx)), replace=False))
+    indices = np.sort(np.concatenate(chosen))[:n]
+    return dataset.subset(indices)
+
+
+def load_split(
+    dataset: str,
+    split: str,
+    recipe: Recipe,
+    data_root: str | os.PathLike | None = None,
+    train: bool | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> FERDataset:
+    """Load ``split`` of ``dataset`` with the recipe's transform, subsampled to the recipe's size.
+
+    Synthetic datasets are generated at the recipe's scale and image size; real ones are read from
+    ``data_root``. ``train`` (default: ``split == "train"``) selects augmentation and the size cap.
+    """
+    train = (split == "train") if train is None else train
+    transform = build_transform(recipe.transform, recipe.image_size, train=train)
+    if dataset.startswith("synth"):
+        ds = load_dataset(dataset, split=split, scale=recipe.scale, image_size=recipe.image_size,
+                          transform=transform, **options)
+    else:
+        if data_root is None:
+            raise ValueError(f"dataset {dataset!r} is real data: pass data_root (the folder holding your copy)")
+        ds = load_dataset(dataset, root=dataset_root(data_root, dataset), split=split, transform=transform,
+                          **options)
+    return stratified_subsample(ds, recipe.max_train if train else recipe.max_test, seed)
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    """A trained model and its evaluation on one or more test sets."""
+
+    model: nn.Module
+    metrics: dict[str, dict[str, Any]]
+    history: Any
+    run_dir: Path | None
+    from_cache: bool
+    wall_seconds: float
+    classes: list[str] = dataclasses.field(default_factory=list)
+
+
+def train_and_evaluate(
+    model_name: str,
+    recipe: Recipe,
+    train_set: FERDataset,
+    test_sets: Mapping[str, FERDataset],
+    seed: int = 0,
+    model_options: Mapping[str, Any] | None = None,
+    loss_fn: Callable | None = None,
+    spec_extra: Mapping[str, Any] | None = None,
+    dataset_name: str | None = None,
+) -> RunOutcome:
+    """Train ``create_model(model_name, **model_options)`` with ``recipe`` and ``seed`` (or load the
+    cached run with the same specification) and evaluate it on every test set.
+
+    The run cache key covers the model and its options, the dataset and its size, the recipe, the
+    seed and ``spec_extra`` (anything else that changes the weights, e.g. loss weights).
+    """
+    model_options = dict(model_options or {})
+    num_classes = len(train_set.classes)
+    if "image_size" in model_options_of(model_name):
+        model_options.setdefault("image_size", recipe.image_size)
+    spec = {
+        "model": model_name, "model_options": model_options, "num_classes": num_classes,
+        "dataset": dataset_name or getattr(train_set, "name", "dataset"), "train_size": len(train_set),
+        "classes": list(train_set.classes), "recipe": recipe.identity(), "seed": seed, **dict(spec_extra or {}),
+    }
+    cfg = dataclasses.replace(recipe.train, seed=seed)
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    model, result = train_cached(spec, lambda: create_model(model_name, num_classes=num_classes, **model_options),
+                                 train_set, cfg, loss_fn=loss_fn)
+    metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
+               for name, ds in test_sets.items()}
+    return RunOutcome(model, metrics, result.history, result.run_dir, result.from_cache,
+                      time.perf_counter() - t0, list(train_set.classes))
+
+
+def recipe_family(model_name: str) -> str:
+    """Which recipe family trains ``model_name`` (PCNN and its variants vs plain baselines)."""
+    return "pcnn" if model_name.startswith("pcnn") else "resnet"
+
+
+def model_loss(model_name: str, **loss_options: Any) -> Callable | None:
+    """The training loss a model family uses (PCNN: the two-phase facial semantic loss); ``None`` = CE."""
+    if model_name.startswith("pcnn"):
+        from fer_lib.losses import FacialSemanticLoss
+
+        return FacialSemanticLoss(**loss_options)
+    return None
+
+
+def accuracy_rows(
+    run,
+    models: Mapping[str, str],
+    column: str = "Accuracy(%)",
+    train_split: str = "train",
+    test_split: str = "test",
+    model_options: Mapping[str, Mapping[str, Any]] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> dict[str, list[RunOutcome]]:
+    """Train and test each model of ``models`` (``{model name: paper row label}``) on ``run.dataset``
+    for every seed of ``run``, and add one cell per model (mean ± std over seeds, bootstrap CI of the
+    first seed) to ``run``. Models not registered in this version of fer_lib are reported and skipped.
+    """
+    from fer_lib.metrics import bootstrap_ci
+    from fer_lib.models import list_models
+    from fer_lib.recipes import get_recipe
+
+    outcomes: dict[str, list[RunOutcome]] = {}
+    for model_name, paper_row in models.items():
+        if model_name not in list_models():
+            print(f"skipping {model_name}: not available in this version of fer_lib")
+            continue
+        recipe = get_recipe(recipe_family(model_name), run.scale, run.device, **dict(recipe_overrides or {}))
+        print(recipe.describe())
+        outcomes[model_name] = []
+        for seed in run.seeds:
+            train_set = load_split(run.dataset, train_split, recipe, run.data_root, seed=seed)
+            test_set = load_split(run.dataset, test_split, recipe, run.data_root, train=False, seed=0)
+            out = train_and_evaluate(model_name, recipe, train_set, {"test": test_set}, seed=seed,
+                                     model_options=(model_options or {}).get(model_name),
+                                     loss_fn=model_loss(model_name), dataset_name=run.dataset)
+            cached = " (loaded from the run cache)" if out.from_cache else ""
+            print(f"{model_name} seed {seed}: {out.metrics['test']['accuracy']:.2f}% on {len(test_set)} test "
+                  f"images{cached}")
+            outcomes[model_name].append(out)
+        first = outcomes[model_name][0].metrics["test"]
+        run.add(paper_row, column, [o.metrics["test"]["accuracy"] for o in outcomes[model_name]],
+                ci=bootstrap_ci(first["targets"], first["predictions"]),
+                note=f"trained here ({recipe.scale} recipe, {len(train_set)} training images)")
+    return outcomes

@@ -1,0 +1,56 @@
+"""Figures the notebooks share: confusion matrices, training curves, result bars."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from fer_lib.metrics import confusion_frame
+
+
+def confusion_heatmap(targets, predictions, classes: Sequence[str], ax=None, title: str = ""):
+    """Row-normalised confusion matrix (percent) as an annotated heatmap; returns the axes."""
+    frame = confusion_frame(targets, predictions, list(classes), normalize=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.5))
+    sns.heatmap(frame, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar=False, ax=ax,
+                annot_kws={"size": 8}, square=True)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(axis="x", rotation=45)
+    return ax
+
+
+def training_curves(histories: dict[str, pd.DataFrame], metric: str = "train_loss", ax=None):
+    """One line per run of ``metric`` against the epoch."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    for label, history in histories.items():
+        if metric in history:
+            ax.plot(history["epoch"], history[metric], marker="o", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.legend(fontsize=8)
+    return ax
+
+
+def paper_vs_reproduced(frame: pd.DataFrame, ax=None, title: str = ""):
+    """Grouped bars of the paper's value and the reproduced value for each row x column of a table.
+
+    ``frame`` is :meth:`fer_lib.results.TableRun.frame` (columns row, column, paper_value, value, std).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(5, 1.2 * len(frame)), 3.8))
+    labels = [f"{r}\n{c}" for r, c in zip(frame["row"], frame["column"], strict=True)]
+    x = range(len(frame))
+    ax.bar([i - 0.2 for i in x], frame["paper_value"], width=0.4, label="paper", color="#bbbbbb")
+    ax.bar([i + 0.2 for i in x], frame["value"], width=0.4, yerr=frame["std"], label="reproduced", color="#3b75af")
+    ax.set_xticks(list(x), labels, fontsize=7, rotation=30, ha="right")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return ax

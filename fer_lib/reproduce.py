@@ -1,0 +1,148 @@
+"""Execute the papers' table notebooks with papermill and rebuild the report.
+
+    python -m fer_lib.reproduce list
+    python -m fer_lib.reproduce run --paper pcnn --table ii [--scale cpu] [--dataset ...] [--data-root ...]
+    python -m fer_lib.reproduce all [--scale ...]
+    python -m fer_lib.reproduce report
+
+``make reproduce PAPER=pcnn TABLE=ii`` and friends call these. The executed notebook, the table's
+CSV and Markdown and its figures land in ``results/<paper>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from fer_lib.io import repo_root, results_root
+from fer_lib.scales import SCALES
+
+
+def notebooks_root() -> Path:
+    return repo_root() / "notebooks"
+
+
+def list_table_notebooks() -> list[tuple[str, str, Path]]:
+    """``(paper, table_id, path)`` for every ``notebooks/<paper>/table_<id>.ipynb``."""
+    out = []
+    for path in sorted(notebooks_root().glob("*/table_*.ipynb")):
+        out.append((path.parent.name, path.stem.removeprefix("table_"), path))
+    return out
+
+
+def find_notebook(paper: str, table: str) -> Path:
+    path = notebooks_root() / paper / f"table_{table.lower()}.ipynb"
+    if not path.is_file():
+        known = ", ".join(f"{p}/{t}" for p, t, _ in list_table_notebooks()) or "none"
+        raise FileNotFoundError(f"no notebook {path}; available tables: {known}")
+    return path
+
+
+def run_table(
+    paper: str,
+    table: str,
+    scale: str | None = None,
+    dataset: str | None = None,
+    data_root: str | None = None,
+    device: str | None = None,
+    seeds: list[int] | None = None,
+    output_dir: str | os.PathLike | None = None,
+    timeout: int | None = None,
+) -> Path:
+    """Execute one table notebook; returns the path of the executed copy in the output folder."""
+    import papermill as pm
+
+    source = find_notebook(paper, table)
+    out_dir = Path(output_dir) if output_dir else results_root() / paper
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params: dict = {"output_dir": str(out_dir.resolve())}
+    if data_root:
+        # The notebook runs in its own folder: hand it an absolute path.
+        data_root = str(Path(data_root).expanduser().resolve())
+    for key, value in {"scale": scale, "dataset": dataset, "data_root": data_root, "device": device,
+                       "seeds": seeds}.items():
+        if value is not None and value != "":
+            params[key] = value
+    if scale is not None and scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
+    executed = out_dir / source.name
+    print(f"executing {source.relative_to(repo_root())} with {params}", flush=True)
+    t0 = time.perf_counter()
+    # Papermill writes the notebook as it goes: write a temporary copy and move it into place only when the run
+    # succeeded, so a failed run keeps the previous executed notebook (the failed one is kept for debugging).
+    partial = out_dir / f".{source.stem}.running.ipynb"
+    try:
+        pm.execute_notebook(
+            str(source), str(partial), parameters=params, cwd=str(source.parent),
+            kernel_name="python3", progress_bar=False, log_output=True, execution_timeout=timeout,
+        )
+    except BaseException:
+        if partial.exists():
+            failed = out_dir / f"{source.stem}.failed.ipynb"
+            os.replace(partial, failed)
+            print(f"the failed notebook is {failed}", file=sys.stderr)
+        raise
+    os.replace(partial, executed)
+    print(f"done in {time.perf_counter() - t0:.0f} s: results in {out_dir}", flush=True)
+    for suffix in ("csv", "md"):
+        table_file = out_dir / f"table_{table.lower()}.{suffix}"
+        if table_file.is_file():
+            print(f"  {table_file}")
+    return executed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fer_lib.reproduce", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the table notebooks")
+    for name in ("run", "all"):
+        p = sub.add_parser(name, help="execute one table" if name == "run" else "execute every table")
+        if name == "run":
+            p.add_argument("--paper", required=True)
+            p.add_argument("--table", required=True)
+        p.add_argument("--scale", choices=SCALES, default=None)
+        p.add_argument("--dataset", default=None)
+        p.add_argument("--data-root", default=None)
+        p.add_argument("--device", default=None)
+        p.add_argument("--seeds", default=None, help="comma-separated, e.g. 0,1,2")
+        p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    sub.add_parser("report", help="rebuild results/REPORT.md")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for paper, table, path in list_table_notebooks():
+            print(f"{paper:8s} {table:6s} {path.relative_to(repo_root())}")
+        return 0
+    if args.command == "report":
+        from fer_lib.results import build_report
+
+        print(f"wrote {build_report()}")
+        return 0
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    common = dict(scale=args.scale, dataset=args.dataset, data_root=args.data_root, device=args.device,
+                  seeds=seeds, timeout=args.timeout)
+    if args.command == "run":
+        run_table(args.paper, args.table, **common)
+    else:
+        failures = []
+        for paper, table, _ in list_table_notebooks():
+            try:
+                run_table(paper, table, **{**common, "dataset": None})
+            except Exception as err:  # keep going: one failing table must not hide the others' results
+                print(f"FAILED {paper} table {table}: {err}", file=sys.stderr)
+                failures.append(f"{paper}/{table}")
+        from fer_lib.results import build_report
+
+        print(f"wrote {build_report()}")
+        if failures:
+            print(f"failed tables: {', '.join(failures)}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,314 @@
+"""Reproduced numbers beside the paper's: tidy result tables with provenance, and the report.
+
+A notebook opens a :class:`TableRun`, which resolves the run's scale, device, dataset and output
+folder and prints them; it then adds one reproduced cell at a time with :meth:`TableRun.add`
+(values from one or several seeds) and :meth:`TableRun.save` writes ``table_<id>.csv`` (tidy, one
+row per cell) and ``table_<id>.md`` atomically. :func:`build_report` gathers every table under
+``results/`` into ``results/REPORT.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fer_lib import papers
+from fer_lib.io import atomic_save, atomic_write_text, repo_root, results_root, runs_root
+from fer_lib.scales import check_scale, default_device, default_scale
+
+#: Columns of every result CSV, in order.
+RESULT_COLUMNS: tuple[str, ...] = (
+    "paper", "table", "row", "column", "paper_value", "value", "delta", "std", "ci_low", "ci_high", "n_seeds",
+    "unit", "scale", "dataset", "data_kind", "device", "git_commit", "versions", "wall_seconds", "note",
+)
+
+
+@functools.cache
+def git_commit() -> str:
+    """The checkout's commit (``+dirty`` when the tree has uncommitted changes), or ``unknown``."""
+    root = repo_root()
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+@functools.cache
+def library_versions() -> str:
+    """``python=…;torch=…;torchvision=…;fer_lib=…`` for the result's provenance."""
+    import torch
+    import torchvision
+
+    import fer_lib
+
+    return (f"python={platform.python_version()};torch={torch.__version__};torchvision={torchvision.__version__};"
+            f"fer_lib={fer_lib.__version__}")
+
+
+def device_name(device: str) -> str:
+    """A readable device description: the GPU's name, or the CPU model and thread count."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"cpu ({cpu}, {torch.get_num_threads()} threads)"
+
+
+def data_kind_of(dataset: str) -> str:
+    """``synthetic`` for the embedded SynthFER protocols, ``real`` otherwise."""
+    return "synthetic" if dataset.startswith("synth") else "real"
+
+
+class TableRun:
+    """One execution of one paper table's notebook.
+
+    ``scale=None`` takes ``FER_SCALE`` from the environment, else ``paper`` with CUDA and a data
+    root, else ``cpu``. ``dataset=None`` takes ``real_dataset`` when ``data_root`` is given, else
+    ``synthetic_dataset``. ``output_dir=None`` is ``results/<paper>`` (``runs/smoke-results/<paper>``
+    at the ``smoke`` scale, so CI never overwrites committed results).
+    """
+
+    def __init__(
+        self,
+        paper: str,
+        table: str,
+        scale: str | None = None,
+        dataset: str | None = None,
+        data_root: str | os.PathLike | None = None,
+        device: str | None = None,
+        seeds: Sequence[int] = (0,),
+        output_dir: str | os.PathLike | None = None,
+        real_dataset: str | None = None,
+        synthetic_dataset: str = "synth-inthewild",
+        quiet: bool = False,
+    ) -> None:
+        if paper not in papers.PAPERS:
+            raise ValueError(f"unknown paper {paper!r}; expected one of {', '.join(papers.PAPERS)}")
+        self.paper = paper
+        self.table = str(table).lower()
+        self.scale = check_scale(scale or os.environ.get("FER_SCALE") or default_scale(data_root))
+        self.data_root = Path(data_root).expanduser() if data_root else None
+        if dataset is None:
+            dataset = real_dataset if (self.data_root and real_dataset) else synthetic_dataset
+        self.dataset = dataset
+        self.data_kind = data_kind_of(dataset)
+        if self.data_kind == "real" and self.data_root is None:
+            raise ValueError(f"dataset {dataset!r} is real data: pass data_root= (the folder holding your copy)")
+        self.device = device or default_device()
+        self.seeds = [int(s) for s in seeds]
+        if not self.seeds:
+            raise ValueError("seeds must name at least one seed")
+        if output_dir is None:
+            output_dir = (runs_root() / "smoke-results" / paper) if self.scale == "smoke" else (results_root() / paper)
+        self.output_dir = Path(output_dir)
+        self.rows: list[dict[str, Any]] = []
+        self.figures: list[Path] = []
+        self.started = time.perf_counter()
+        if not quiet:
+            print(self.banner())
+
+    # -- description ------------------------------------------------------------------------
+    def banner(self) -> str:
+        warn = "  (SYNTHETIC data: numbers are not comparable to the paper's)" if self.data_kind == "synthetic" else ""
+        return (f"{self.paper} table {self.table.upper()} | scale={self.scale} | dataset={self.dataset} "
+                f"[{self.data_kind}]{warn} | device={self.device} | seeds={self.seeds} | output -> {self.output_dir}")
+
+    def reference(self) -> pd.DataFrame:
+        """The paper's printed cells of this table."""
+        return papers.reference(self.paper, self.table)
+
+    def paper_value(self, row: str, column: str) -> float:
+        """The paper's number at (row, column), NaN where the paper has no such cell."""
+        ref = self.reference()
+        hit = ref[(ref["row"] == row) & (ref["column"] == column)]
+        return float(hit["value"].iloc[0]) if len(hit) else float("nan")
+
+    # -- collecting -------------------------------------------------------------------------
+    def add(
+        self,
+        row: str,
+        column: str,
+        values: float | Sequence[float],
+        ci: tuple[float, float] | None = None,
+        paper_row: str | None = None,
+        paper_column: str | None = None,
+        unit: str = "%",
+        note: str = "",
+        dataset: str | None = None,
+    ) -> dict[str, Any]:
+        """Record one reproduced cell (``values``: one number per seed) beside the paper's cell.
+
+        ``paper_row``/``paper_column`` name the paper's cell when it is labelled differently.
+        """
+        vals = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
+        mean = float(np.mean(vals))
+        std = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+        paper_value = self.paper_value(paper_row or row, paper_column or column)
+        record = {
+            "paper": self.paper, "table": self.table, "row": row, "column": column,
+            "paper_value": paper_value, "value": mean,
+            "delta": mean - paper_value if np.isfinite(paper_value) else float("nan"),
+            "std": std, "ci_low": ci[0] if ci else float("nan"), "ci_high": ci[1] if ci else float("nan"),
+            "n_seeds": len(vals), "unit": unit, "scale": self.scale, "dataset": dataset or self.dataset,
+            "data_kind": data_kind_of(dataset or self.dataset), "device": device_name(self.device),
+            "git_commit": git_commit(), "versions": library_versions(), "wall_seconds": float("nan"),
+            "note": note,
+        }
+        self.rows.append(record)
+        return record
+
+    def frame(self) -> pd.DataFrame:
+        """The tidy result table collected so far (one row per reproduced cell)."""
+        frame = pd.DataFrame(self.rows, columns=list(RESULT_COLUMNS))
+        frame["wall_seconds"] = round(time.perf_counter() - self.started, 1)
+        return frame
+
+    def display_frame(self) -> pd.DataFrame:
+        """A readable wide view: reproduced (mean ± std) beside the paper's number, per row x column."""
+        frame = self.frame()
+        if frame.empty:
+            return frame
+
+        def cell(r):
+            text = f"{r.value:.2f}" + (f" ± {r['std']:.2f}" if r.n_seeds > 1 else "")
+            paper = "—" if not np.isfinite(r.paper_value) else f"{r.paper_value:.2f}"
+            return f"{text} (paper {paper})"
+
+        frame["cell"] = frame.apply(cell, axis=1)
+        return frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first", sort=False)
+
+    def comparison_frame(self) -> pd.DataFrame:
+        """The paper's whole table with the reproduced cells filled in: rows this run did not train are
+        marked ``quoted`` (the paper's number, not reproduced here)."""
+        ref = self.reference()[["row", "column", "value", "note"]].rename(columns={"value": "paper"})
+        mine = self.frame()
+        if not mine.empty:
+            keyed = mine.assign(key=list(zip(mine["row"], mine["column"], strict=True))).set_index("key")
+            repro = [keyed["value"].get((r, c), np.nan) for r, c in zip(ref["row"], ref["column"], strict=True)]
+            stds = [keyed["std"].get((r, c), np.nan) for r, c in zip(ref["row"], ref["column"], strict=True)]
+        else:
+            repro = stds = [np.nan] * len(ref)
+        ref["reproduced"] = repro
+        ref["std"] = stds
+        ref["source"] = np.where(np.isfinite(ref["reproduced"]), f"reproduced ({self.scale}, {self.data_kind})",
+                                 "quoted from the paper")
+        return ref[["row", "column", "paper", "reproduced", "std", "source", "note"]]
+
+    # -- writing ----------------------------------------------------------------------------
+    def savefig(self, fig, name: str, dpi: int = 150) -> Path:
+        """Save a matplotlib figure as ``<output_dir>/<name>.png`` atomically."""
+        path = self.output_dir / f"{name}.png"
+        atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"))
+        self.figures.append(path)
+        return path
+
+    def save(self, notes: str = "") -> dict[str, Path]:
+        """Write ``table_<id>.csv`` and ``table_<id>.md``; returns their paths (also printed)."""
+        frame = self.frame()
+        if frame.empty:
+            raise ValueError("no reproduced cell was added: nothing to save")
+        stem = self.output_dir / f"table_{self.table}"
+        csv_path = atomic_write_text(stem.with_suffix(".csv"), frame.to_csv(index=False, float_format="%.4f"))
+        md_path = atomic_write_text(stem.with_suffix(".md"), render_table_markdown(frame, notes))
+        print(f"wrote {csv_path} and {md_path}")
+        return {"csv": csv_path, "md": md_path}
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "—" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
+    """One table's reproduced cells beside the paper's, with provenance, as Markdown."""
+    first = frame.iloc[0]
+    kinds = ", ".join(sorted(set(frame["data_kind"])))
+    lines = [
+        f"# {first['paper'].upper()} — Table {str(first['table']).upper()}",
+        "",
+        f"- scale: **{first['scale']}**; data: **{', '.join(sorted(set(frame['dataset'])))}** ({kinds})",
+        f"- device: {first['device']}; commit: `{first['git_commit']}`; {first['versions']}",
+        f"- wall time: {first['wall_seconds']:.0f} s",
+    ]
+    if "synthetic" in kinds:
+        lines.append("- **Synthetic data**: the reproduced numbers test the code path and the relative ordering, "
+                     "not the paper's absolute accuracy.")
+    lines += ["", "| row | column | paper | reproduced | ± std | 95% CI | Δ (repr. − paper) | seeds | note |",
+              "|---|---|---:|---:|---:|---|---:|---:|---|"]
+    for r in frame.itertuples():
+        ci = f"{_fmt(r.ci_low)}–{_fmt(r.ci_high)}" if np.isfinite(r.ci_low) else "—"
+        lines.append(f"| {r.row} | {r.column} | {_fmt(r.paper_value)} | {_fmt(r.value)} | {_fmt(r.std)} | {ci} | "
+                     f"{_fmt(r.delta)} | {r.n_seeds} | {r.note} |")
+    if notes:
+        lines += ["", notes.strip()]
+    return "\n".join(lines) + "\n"
+
+
+def load_results(root: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every ``results/<paper>/table_*.csv`` concatenated (empty frame when there is none)."""
+    root = Path(root) if root else results_root()
+    frames = [pd.read_csv(p, keep_default_na=False, na_values=["", "nan", "NaN"], dtype={"table": str})
+              for p in sorted(root.glob("*/table_*.csv"))]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RESULT_COLUMNS))
+
+
+def _roman_key(table: str) -> tuple[int, str]:
+    romans = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
+    table = str(table)
+    if table in romans:
+        return romans[table], table
+    return (int(table), table) if table.isdigit() else (99, table)
+
+
+def build_report(root: str | os.PathLike | None = None, output: str | os.PathLike | None = None) -> Path:
+    """Rebuild ``results/REPORT.md``: every table's reproduced numbers beside the paper's, with deltas."""
+    root = Path(root) if root else results_root()
+    results = load_results(root)
+    lines = [
+        "# fer_lib reproduction report",
+        "",
+        "Every number below was computed by the notebooks in `notebooks/` (see each table's folder for the",
+        "executed notebook, its CSV and figures). *paper* is the number the paper printed; *Δ* is reproduced",
+        "minus paper. Rows on **synthetic** data exercise the method on SynthFER and are not comparable to the",
+        "paper's absolute numbers; rows at the `cpu` scale use reduced inputs, data and epochs (see each notebook).",
+        "",
+    ]
+    if results.empty:
+        lines.append("No table has been reproduced yet: run `make reproduce-all`.")
+    for (paper, table), group in sorted(results.groupby(["paper", "table"]), key=lambda kv: (kv[0][0],
+                                                                                          _roman_key(kv[0][1]))):
+        first = group.iloc[0]
+        kinds = ", ".join(sorted(set(group["data_kind"])))
+        lines += [f"## {paper.upper()} — Table {str(table).upper()}", "",
+                  f"scale **{first['scale']}**, data {', '.join(sorted(set(group['dataset'])))} (**{kinds}**), "
+                  f"{first['device']}, commit `{first['git_commit']}`, {float(first['wall_seconds']):.0f} s "
+                  f"— [details]({paper}/table_{table}.md)", "",
+                  "| row | column | paper | reproduced | Δ |", "|---|---|---:|---:|---:|"]
+        for r in group.itertuples():
+            value = _fmt(r.value) + (f" ± {_fmt(r.std)}" if int(r.n_seeds) > 1 else "")
+            lines.append(f"| {r.row} | {r.column} | {_fmt(r.paper_value)} | {value} | {_fmt(r.delta)} |")
+        lines.append("")
+    out = Path(output) if output else root / "REPORT.md"
+    atomic_write_text(out, "\n".join(lines).rstrip() + "\n")
+    return out

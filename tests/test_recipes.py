@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+from fer_lib.recipes import get_recipe
+
+
+def test_paper_recipe_is_the_papers_protocol():
+    r = get_recipe("pcnn", "paper", "cuda")
+    t = r.train
+    assert (r.image_size, t.epochs, t.batch_size, t.lr, t.momentum, t.weight_decay) == (224, 100, 256, 0.01, 0.9, 1e-4)
+    assert (t.scheduler, t.step_size, t.gamma) == ("step", 15, 0.5)
+    assert r.max_train is None
+
+
+def test_overrides_and_errors():
+    r = get_recipe("resnet", "cpu", epochs=3, image_size=48)
+    assert r.train.epochs == 3 and r.image_size == 48
+    assert "48px" in r.describe()
+    with pytest.raises(ValueError, match="family"):
+        get_recipe("vgg", "cpu")
+    with pytest.raises(ValueError, match="scale"):
+        get_recipe("resnet", "tiny")
+    with pytest.raises(ValueError, match="recipe option"):
+        get_recipe("resnet", "cpu", colour="red")

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from fer_lib.results import RESULT_COLUMNS, TableRun, build_report, load_results
+
+
+def make_run(tmp_path, **kw):
+    return TableRun("pcnn", "ii", scale="cpu", seeds=[0, 1], output_dir=tmp_path / "pcnn", quiet=True, **kw)
+
+
+def test_table_run_writes_tidy_csv_and_markdown(tmp_path):
+    run = make_run(tmp_path)
+    assert run.data_kind == "synthetic" and run.dataset == "synth-inthewild"
+    run.add("GFIEB+LFSIEB+MDIM+BP", "RAF-DB", [80.0, 82.0], ci=(78.0, 84.0))
+    run.add("not in the paper", "RAF-DB", 50.0)
+    paths = run.save()
+    frame = pd.read_csv(paths["csv"])
+    assert list(frame.columns) == list(RESULT_COLUMNS)
+    first = frame.iloc[0]
+    assert first["paper_value"] == pytest.approx(89.31)
+    assert first["value"] == pytest.approx(81.0)
+    assert first["delta"] == pytest.approx(81.0 - 89.31)
+    assert first["std"] == pytest.approx(2 ** 0.5, abs=1e-4)
+    assert first["n_seeds"] == 2 and first["scale"] == "cpu" and first["data_kind"] == "synthetic"
+    assert math.isnan(frame.iloc[1]["paper_value"])
+    md = paths["md"].read_text()
+    assert "Synthetic data" in md and "89.31" in md
+
+
+def test_comparison_frame_marks_quoted_rows(tmp_path):
+    run = make_run(tmp_path)
+    run.add("ResNet18", "RAF-DB", 40.0)
+    comp = run.comparison_frame()
+    assert len(comp) == 12
+    mine = comp[(comp["row"] == "ResNet18") & (comp["column"] == "RAF-DB")].iloc[0]
+    assert mine["reproduced"] == 40.0 and mine["source"].startswith("reproduced")
+    assert (comp["source"] == "quoted from the paper").sum() == 11
+
+
+def test_report_gathers_tables(tmp_path):
+    run = make_run(tmp_path)
+    run.add("ResNet18", "FERPlus", [70.0])
+    run.save()
+    report = build_report(tmp_path)
+    text = report.read_text()
+    assert "PCNN — Table II" in text and "73.15" in text and "70.00" in text
+    assert len(load_results(tmp_path)) == 1
+
+
+def test_bad_parameters_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="scale"):
+        TableRun("pcnn", "ii", scale="huge", quiet=True)
+    with pytest.raises(ValueError, match="paper"):
+        TableRun("nopaper", "ii", quiet=True)
+    with pytest.raises(ValueError, match="data_root"):
+        TableRun("pcnn", "v", scale="cpu", dataset="fer2013", quiet=True)
+    with pytest.raises(ValueError, match="nothing to save"):
+        make_run(tmp_path).save()
+
+
+def test_smoke_scale_never_writes_into_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_SCALE", "smoke")
+    run = TableRun("pcnn", "ii", quiet=True)
+    assert run.scale == "smoke"
+    assert "smoke-results" in str(run.output_dir)
