@@ -69,7 +69,7 @@ def run_table(
     if scale is not None and scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
     executed = out_dir / source.name
-    print(f"executing {source.relative_to(repo_root())} with {params}", flush=True)
+    print(f"executing {source} with {params}", flush=True)
     t0 = time.perf_counter()
     # Papermill writes the notebook as it goes: write a temporary copy and move it into place only when the run
     # succeeded, so a failed run keeps the previous executed notebook (the failed one is kept for debugging).

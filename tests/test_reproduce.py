@@ -1,0 +1,60 @@
+"""The papermill harness end to end, on a tiny notebook in a temporary notebooks folder."""
+
+from __future__ import annotations
+
+import nbformat
+import pandas as pd
+import pytest
+
+from fer_lib import reproduce
+
+PARAMS = 'scale = None\ndataset = None\ndata_root = None\ndevice = None\nseeds = [0]\noutput_dir = None\nfail = False'
+BODY = """
+from fer_lib.results import TableRun
+run = TableRun("pcnn", "ii", scale, dataset, data_root, device, seeds, output_dir)
+if fail:
+    raise RuntimeError("asked to fail")
+run.add("ResNet18", "RAF-DB", [41.0 + s for s in seeds])
+run.save()
+"""
+
+
+@pytest.fixture
+def tiny_notebooks(tmp_path, monkeypatch):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(BODY)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder = tmp_path / "notebooks" / "pcnn"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "table_ii.ipynb")
+    monkeypatch.setattr(reproduce, "notebooks_root", lambda: tmp_path / "notebooks")
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_run_table_writes_results_and_keeps_them_on_failure(tiny_notebooks):
+    out = tiny_notebooks / "results" / "pcnn"
+    executed = reproduce.run_table("pcnn", "ii", scale="smoke", seeds=[0, 1], output_dir=out)
+    assert executed == out / "table_ii.ipynb" and executed.is_file()
+    frame = pd.read_csv(out / "table_ii.csv")
+    assert frame.loc[0, "value"] == pytest.approx(41.5) and frame.loc[0, "n_seeds"] == 2
+    assert frame.loc[0, "scale"] == "smoke" and frame.loc[0, "paper_value"] == pytest.approx(44.20)
+    before = executed.read_bytes()
+
+    # A failing run leaves the previous results in place and keeps the failed notebook for debugging.
+    nb = nbformat.read(tiny_notebooks / "notebooks" / "pcnn" / "table_ii.ipynb", as_version=4)
+    nb.cells[0].source = PARAMS.replace("fail = False", "fail = True")
+    nbformat.write(nb, tiny_notebooks / "notebooks" / "pcnn" / "table_ii.ipynb")
+    with pytest.raises(Exception, match="asked to fail"):
+        reproduce.run_table("pcnn", "ii", scale="smoke", output_dir=out)
+    assert executed.read_bytes() == before
+    assert (out / "table_ii.failed.ipynb").is_file()
+    assert not list(out.glob(".*running*"))
+
+
+def test_unknown_table_names_the_available_ones(tiny_notebooks):
+    with pytest.raises(FileNotFoundError, match="pcnn/ii"):
+        reproduce.find_notebook("pcnn", "xi")
+    assert [(p, t) for p, t, _ in reproduce.list_table_notebooks()] == [("pcnn", "ii")]
