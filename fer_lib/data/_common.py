@@ -168,14 +168,3 @@ def select_fold(
         raise ValueError(f"{dataset}: fold {fold} out of range 0..{num_folds - 1}")
     mask = fold_ids == fold
     return np.flatnonzero(~mask if split == "train" else mask)
-
-
-def shared_data_root() -> Path | None:
-    """The shared development data (env ``FER_SHARED_DATA`` or ``<repo>/../shared/data``), if present."""
-    env = os.environ.get("FER_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate.resolve()
-    return None
