@@ -44,6 +44,7 @@ __all__ = [
     "measure_throughput",
     "primary_tensor",
     "profile",
+    "resnet_trunk_modules",
     "thop_macs",
     "thop_with_double_registration",
 ]
@@ -211,10 +212,44 @@ def double_register(model: nn.Module, shared: Iterable[str]) -> nn.Module:
     return work
 
 
+def _is_residual_block(module: nn.Module) -> bool:
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+
+    return isinstance(module, (BasicBlock, Bottleneck))
+
+
+def _is_stage(module: nn.Module) -> bool:
+    children = list(module.children())
+    return isinstance(module, nn.Sequential) and bool(children) and all(_is_residual_block(c) for c in children)
+
+
+def _is_trunk(module: nn.Module) -> bool:
+    children = list(module.children())
+    has_stem = any(isinstance(c, nn.Conv2d) and c.kernel_size == (7, 7) for c in children)
+    return has_stem and any(_is_stage(c) for c in children)
+
+
+def resnet_trunk_modules(model: nn.Module) -> list[str]:
+    """Names of the ResNet pieces of ``model``: what the PCNN authors' code registers twice.
+
+    A *trunk* is a module whose direct children include a 7x7 stem convolution and a stage of
+    torchvision residual blocks (a ``torchvision`` ResNet, or a ``Sequential`` of its stem and
+    stages); a *stage* outside any trunk (e.g. a ``layer4`` kept as a refinement network) is
+    listed on its own. Nested matches are not repeated.
+    """
+    names: list[str] = []
+    for name, module in model.named_modules():
+        if not name or any(name.startswith(n + ".") for n in names):
+            continue
+        if _is_trunk(module) or _is_stage(module):
+            names.append(name)
+    return names
+
+
 def thop_with_double_registration(
     model: nn.Module,
     example: torch.Tensor | Sequence[torch.Tensor],
-    shared: Iterable[str],
+    shared: Iterable[str] | None = None,
 ) -> tuple[float, float]:
     """thop's (MACs, parameters) for ``model`` with the submodules ``shared`` registered twice.
 
@@ -228,8 +263,11 @@ def thop_with_double_registration(
 
     A shared layer's MACs are therefore counted 2 x 2 = 4 times and its parameters 2 times; layers
     with a single parent are counted correctly. Nothing is hard-coded: the result follows from
-    which modules are named in ``shared``.
+    which modules are named in ``shared`` (default: :func:`resnet_trunk_modules`, the ResNet
+    trunks and stages, which is what the authors' code registers twice).
     """
+    if shared is None:
+        shared = resnet_trunk_modules(model)
     return thop_macs(double_register(model, shared), example)
 
 

@@ -186,3 +186,95 @@ def test_resnet18_sanity_at_224() -> None:
     assert res["params_used"] == res["params_total"]
     assert round(res["macs_thop"] / 1e9, 2) == 1.82
     assert round(res["macs_fvcore"] / 1e9, 2) == 1.82
+
+
+def test_resnet_trunk_modules_finds_trunks_and_loose_stages() -> None:
+    from torchvision.models import resnet18
+
+    class TwoTrunks(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            r = resnet18(weights=None)
+            self.backbone = r  # a whole ResNet: one trunk (its stages are not listed again)
+            self.crop_trunk = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1)
+            self.refine = resnet18(weights=None).layer4  # a stage outside any trunk
+            self.head = nn.Linear(512, 2)
+
+    assert cx.resnet_trunk_modules(TwoTrunks()) == ["backbone", "crop_trunk", "refine"]
+    assert cx.resnet_trunk_modules(Toy()) == []
+
+
+class AuthorsLayoutPCNN(nn.Module):
+    """PCNN as the authors' code lays it out (REFERENCE.md), reduced to what thop and fvcore see.
+
+    Six ResNet-18 trunks (conv1..layer3): one global on the 224 input, five on the sense-organ crops
+    (rows 0:112 / 112:145 / 145:224); the global ResNet's layer4 runs twice (STN localisation on the
+    stitched map, main head on the fused map); region heads Linear(256, C) summed.
+    """
+
+    def __init__(self, num_classes: int = 7) -> None:
+        from torchvision.models import resnet18
+
+        super().__init__()
+
+        def trunk() -> nn.Sequential:
+            r = resnet18(weights=None)
+            return nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2, r.layer3)
+
+        self.global_trunk = trunk()
+        self.region_trunks = nn.ModuleList(trunk() for _ in range(5))
+        self.layer4 = resnet18(weights=None).layer4
+        self.loc = nn.Sequential(nn.Linear(512 * 7 * 7, 32), nn.ReLU(), nn.Linear(32, 6))
+        self.fc = nn.Linear(512, num_classes)
+        self.region_fcs = nn.ModuleList(nn.Linear(256, num_classes) for _ in range(5))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch.nn.functional as F
+
+        g = self.global_trunk(x)
+        rows, half = [(0, 112), (0, 112), (112, 145), (112, 145), (145, 224)], [(0, 112), (112, 224)]
+        cols = [half[0], half[1], half[0], half[1], (0, 224)]
+        maps = [t(x[:, :, r0:r1, c0:c1]) for t, (r0, r1), (c0, c1) in zip(self.region_trunks, rows, cols, strict=True)]
+        resize = lambda m, h, w: F.interpolate(m, size=(h, w), mode="bilinear", align_corners=True)
+        w = g.shape[-1]
+        strips = [
+            resize(torch.cat(maps[0:2], 3), maps[0].shape[2], w),
+            resize(torch.cat(maps[2:4], 3), maps[2].shape[2], w),
+            resize(maps[4], maps[4].shape[2], w),
+        ]
+        stitched = resize(torch.cat(strips, 2), *g.shape[-2:])
+        theta = self.loc(self.layer4(stitched).flatten(1)).view(-1, 2, 3)
+        grid = F.affine_grid(theta, list(g.shape), align_corners=False)
+        fused = g + F.grid_sample(stitched, grid, align_corners=False)
+        main = self.fc(self.layer4(fused).mean(dim=(2, 3)))
+        local = sum(fc(m.mean(dim=(2, 3))) for fc, m in zip(self.region_fcs, maps, strict=True))
+        return main, local
+
+
+@pytest.mark.slow
+def test_authors_layout_reproduces_table_x_by_double_registration() -> None:
+    """PCNN's Table X (14.80 G, 51.00 M) is thop on the double-registered trunks; the truth is 3.69 G, 25.9 M."""
+    model = AuthorsLayoutPCNN()
+    x = torch.randn(1, 3, 224, 224)
+    assert cx.count_used_parameters(model, x) == 25_906_064
+    assert round(cx.fvcore_macs(model, x) / 1e9, 3) == 3.692
+    macs, params = cx.thop_with_double_registration(model, x)
+    assert round(macs / 1e9, 2) == 14.80 and round(params / 1e6, 2) == 51.00
+    # the same counts as in the authors' environment (REFERENCE.md: 14.803 G, 50.996 M)
+    assert (round(macs / 1e9, 3), round(params / 1e6, 3)) == (14.803, 50.996)
+
+
+@pytest.mark.slow
+def test_pcnn_true_compute_and_the_paper_artefact() -> None:
+    """fer_lib's PCNN: traced 3.69 GMACs, 25.9 M used parameters; double registration gives Table X's figures."""
+    from fer_lib.models import create_model, list_models
+
+    if "pcnn" not in list_models():
+        pytest.skip("the pcnn model is not registered yet")
+    model = create_model("pcnn", num_classes=7).eval()
+    x = torch.randn(1, 3, 224, 224)
+    assert cx.fvcore_macs(model, x) == pytest.approx(3.69e9, rel=0.02)
+    assert cx.count_used_parameters(model, x) == pytest.approx(25.9e6, rel=0.02)
+    macs, params = cx.thop_with_double_registration(model, x)
+    assert macs == pytest.approx(14.80e9, rel=0.01)
+    assert params == pytest.approx(51.00e6, rel=0.01)
