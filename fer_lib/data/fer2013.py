@@ -277,6 +277,7 @@ def build_fer2013(
     path = check_root(root, "fer2013", f"{CSV_LAYOUT}, or {FOLDER_LAYOUT}")
     if path.is_dir() and (path / "train").is_dir() and (path / "test").is_dir():
         return _from_folders(path, split, transform, return_meta)
+    _split_usages(split)  # a bad split name fails before the (slow) first parse
     return _from_csv(find_csv(path), split, transform, return_meta, cache_dir)
 
 
