@@ -192,3 +192,68 @@ def accuracy_rows(
                 ci=bootstrap_ci(first["targets"], first["predictions"]),
                 note=f"trained here ({recipe.scale} recipe, {len(train_set)} training images)")
     return outcomes
+
+
+def resolve_dataset(real_name: str, data_root: str | os.PathLike | None, synthetic_name: str = "synth-inthewild",
+                    **options: Any) -> tuple[str, str]:
+    """``(dataset name, reason)``: ``real_name`` when its data is readable under ``data_root``, else
+    ``synthetic_name`` with the reason (no data root, or the loader's layout error — e.g. RAF-DB's labels
+    without its images)."""
+    if data_root is None:
+        return synthetic_name, "no data_root given"
+    try:
+        load_dataset(real_name, root=dataset_root(data_root, real_name), split="test", **options)
+    except (FileNotFoundError, ValueError) as err:
+        return synthetic_name, f"{real_name} not usable under {data_root}: {err}"
+    return real_name, "real data found"
+
+
+def variant_rows(
+    run,
+    variants: Mapping[str, str],
+    columns: Mapping[str, str],
+    dataset_options: Mapping[str, Mapping[str, Any]] | None = None,
+    model_overrides: Mapping[str, Any] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> dict[tuple[str, str], list[RunOutcome]]:
+    """Train every PCNN preset of ``variants`` (``{preset name: paper row}``, see
+    :func:`fer_lib.models.pcnn.pcnn_variant`) on every dataset of ``columns`` (``{paper column: dataset
+    name}``) for each seed of ``run``, and add one cell per (row, column) to ``run``.
+
+    The preset fixes the model, its options and the loss weights (alpha, beta); the recipe follows the
+    model family at ``run.scale``. ``dataset_options`` passes loader options per dataset (e.g. FERPlus
+    ``label_mode``); ``model_overrides`` (e.g. ``pretrained_path``) apply to every preset.
+    """
+    from fer_lib.metrics import bootstrap_ci
+    from fer_lib.models.pcnn import pcnn_variant
+    from fer_lib.recipes import get_recipe
+
+    outcomes: dict[tuple[str, str], list[RunOutcome]] = {}
+    for column, dataset in columns.items():
+        opts = dict((dataset_options or {}).get(dataset, {}))
+        for preset_name, paper_row in variants.items():
+            preset = pcnn_variant(preset_name)
+            recipe = get_recipe(recipe_family(preset.model), run.scale, run.device, **dict(recipe_overrides or {}))
+            options = {**preset.model_kwargs, **dict(model_overrides or {})}
+            if not preset.paper_pretrained:
+                options.pop("pretrained_path", None)  # the paper trained this row from scratch
+            runs = []
+            for seed in run.seeds:
+                train_set = load_split(dataset, "train", recipe, run.data_root, seed=seed, **opts)
+                test_set = load_split(dataset, "test", recipe, run.data_root, train=False, **opts)
+                loss = preset.loss() if preset.model == "pcnn" else None
+                out = train_and_evaluate(preset.model, recipe, train_set, {"test": test_set}, seed=seed,
+                                         model_options=options, loss_fn=loss, dataset_name=dataset,
+                                         spec_extra={"loss": {"alpha": preset.alpha, "beta": preset.beta},
+                                                     "dataset_options": opts})
+                cached = " (cached)" if out.from_cache else ""
+                print(f"[{column}: {dataset}] {paper_row} seed {seed}: {out.metrics['test']['accuracy']:.2f}%"
+                      f" in {out.wall_seconds:.0f} s{cached}")
+                runs.append(out)
+            first = runs[0].metrics["test"]
+            run.add(paper_row, column, [o.metrics["test"]["accuracy"] for o in runs],
+                    ci=bootstrap_ci(first["targets"], first["predictions"]), dataset=dataset,
+                    note=f"{preset_name}: alpha={preset.alpha:g}, beta={preset.beta:g}; {recipe.scale} recipe, "
+                         f"{len(train_set)} training images")
+            outcomes[(paper_row, column)] = runs
+    return outcomes
