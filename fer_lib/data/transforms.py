@@ -6,6 +6,7 @@ torchvision pipeline ending in a normalised float tensor ``[3, size, size]``.
 
 from __future__ import annotations
 
+from PIL import Image
 from torchvision import transforms as T
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -15,7 +16,41 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 PROFILES: tuple[str, ...] = ("basic", "pcnn", "poster", "eval")
 
 
-def build_transform(profile: str = "basic", image_size: int = 224, train: bool = True) -> T.Compose:
+class GrayToRGB:
+    """Grey -> three identical channels (colour inputs are converted to grey first): a PIL RGB image."""
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        return image.convert("L").convert("RGB")
+
+    def __repr__(self) -> str:
+        return "GrayToRGB()"
+
+
+class HistEqualize:
+    """Histogram equalisation of a PIL image: ``global`` or ``clahe`` (see :func:`preprocess.equalize_hist`)."""
+
+    def __init__(self, method: str = "global") -> None:
+        if method not in ("global", "clahe"):
+            raise ValueError(f"HistEqualize: method must be 'global' or 'clahe', got {method!r}")
+        self.method = method
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        from fer_lib.data.preprocess import equalize_hist
+
+        return equalize_hist(image.convert("RGB"), self.method)
+
+    def __repr__(self) -> str:
+        return f"HistEqualize({self.method!r})"
+
+
+def build_transform(
+    profile: str = "basic",
+    image_size: int = 224,
+    train: bool = True,
+    *,
+    grayscale: bool = False,
+    equalize: str | None = None,
+) -> T.Compose:
     """The transform of a paper recipe.
 
     - ``basic``: resize, horizontal flip (train), ImageNet normalisation.
@@ -24,10 +59,16 @@ def build_transform(profile: str = "basic", image_size: int = 224, train: bool =
       (scale 0.02-0.25).
     - ``poster``: resize, flip, normalisation, random erasing (scale 0.02-0.1).
     - ``eval`` (or ``train=False`` with any profile): resize and normalise only.
+
+    Options applied first, in train and eval alike: ``grayscale=True`` makes the image grey in three
+    identical channels; ``equalize="global"|"clahe"`` equalises its histogram.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown transform profile {profile!r}; expected one of {', '.join(PROFILES)}")
     resize = T.Resize((image_size, image_size), antialias=True)
+    pre = ([GrayToRGB()] if grayscale else []) + ([HistEqualize(equalize)] if equalize else [])
+    if pre:
+        resize = T.Compose([*pre, resize])
     to_tensor = [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
     if not train or profile == "eval":
         return T.Compose([resize, *to_tensor])

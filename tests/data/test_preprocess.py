@@ -105,3 +105,22 @@ def test_dlib_landmarks_align(face) -> None:
     assert points.shape == (68, 2)
     aligned = pp.align_by_landmarks(pp.rotate_image(face, 12), points)
     assert abs(pp.eye_angle(*pp.eyes_from_landmarks(predictor(aligned)))) < 2
+
+
+def test_transform_options_keep_the_profiles() -> None:
+    from fer_lib.data.transforms import PROFILES, build_transform
+
+    image = Image.fromarray(fixtures.face_image("fear", size=48, rgb=True))
+    for profile in PROFILES:
+        assert tuple(build_transform(profile, 32)(image).shape) == (3, 32, 32)
+    image = Image.fromarray(np.dstack([fixtures.face_image("fear", 48), np.zeros((48, 48), np.uint8),
+                                       fixtures.face_image("anger", 48)]))
+    x = build_transform("eval", 32, train=False, grayscale=True, equalize="clahe")(image)
+    assert tuple(x.shape) == (3, 32, 32)
+    # three identical grey channels before normalisation
+    from fer_lib.data.transforms import denormalize
+
+    x01 = denormalize(x)
+    assert float((x01[0] - x01[1]).abs().max()) < 1e-5 and float((x01[1] - x01[2]).abs().max()) < 1e-5
+    with pytest.raises(ValueError, match="method"):
+        build_transform("basic", 32, equalize="local")
