@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--device", default=None)
         p.add_argument("--seeds", default=None, help="comma-separated, e.g. 0,1,2")
         p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+        p.add_argument("--output-dir", default=None, help="default: results/<paper>")
     sub.add_parser("report", help="rebuild results/REPORT.md")
     args = parser.parse_args(argv)
 
@@ -124,14 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     common = dict(scale=args.scale, dataset=args.dataset, data_root=args.data_root, device=args.device,
-                  seeds=seeds, timeout=args.timeout)
+                  seeds=seeds, timeout=args.timeout, output_dir=args.output_dir)
     if args.command == "run":
         run_table(args.paper, args.table, **common)
     else:
         failures = []
         for paper, table, _ in list_table_notebooks():
             try:
-                run_table(paper, table, **{**common, "dataset": None})
+                out = Path(args.output_dir) / paper if args.output_dir else None
+                run_table(paper, table, **{**common, "dataset": None, "output_dir": out})
             except Exception as err:  # keep going: one failing table must not hide the others' results
                 print(f"FAILED {paper} table {table}: {err}", file=sys.stderr)
                 failures.append(f"{paper}/{table}")

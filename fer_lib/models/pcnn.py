@@ -688,33 +688,6 @@ def pcnn_variant(name: str) -> PCNNVariant:
     return PCNN_VARIANTS[name]
 
 
-def count_forward_parameters(model: nn.Module, example: torch.Tensor) -> int:
-    """Parameters of the modules that actually run on ``example`` (each counted once).
-
-    Forward hooks on every module record which ones are called; their own (non-recursive)
-    parameters are summed with de-duplication by identity. Registered-but-unused modules do
-    not count, a module called twice counts once.
-    """
-    used: set[int] = set()
-    handles = [m.register_forward_hook(lambda mod, _i, _o: used.add(id(mod))) for m in model.modules()]
-    try:
-        with torch.no_grad():
-            model(example)
-    finally:
-        for h in handles:
-            h.remove()
-    seen: set[int] = set()
-    total = 0
-    for m in model.modules():
-        if id(m) not in used:
-            continue
-        for p in m.parameters(recurse=False):
-            if id(p) not in seen:
-                seen.add(id(p))
-                total += p.numel()
-    return total
-
-
 __all__ = [
     "CROP_STRATEGIES",
     "GPN",
@@ -728,7 +701,6 @@ __all__ = [
     "PlainLogits",
     "ResNetTrunk",
     "build_refinement",
-    "count_forward_parameters",
     "list_pcnn_variants",
     "load_resnet18_weights",
     "pcnn",

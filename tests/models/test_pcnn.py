@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from fer_lib.complexity import count_used_parameters
 from fer_lib.losses import FacialSemanticLoss
 from fer_lib.models import create_model, list_models, model_options
 from fer_lib.models.pcnn import (
@@ -17,7 +18,6 @@ from fer_lib.models.pcnn import (
     PCNN_VARIANTS,
     PCNNOutput,
     build_refinement,
-    count_forward_parameters,
     list_pcnn_variants,
     pcnn_variant,
     region_boxes,
@@ -259,7 +259,7 @@ def test_modules_are_registered_once() -> None:
     assert len(names) == len(list(model.parameters()))
     # Every registered parameter is used in the forward pass.
     x = torch.randn(1, 3, SMALL, SMALL)
-    assert count_forward_parameters(model, x) == sum(p.numel() for p in model.parameters())
+    assert count_used_parameters(model, x) == sum(p.numel() for p in model.parameters())
     # share_refinement=False gives the MDIM its own layer4 (8.39 M parameters more).
     separate = PCNN(image_size=SMALL, share_refinement=False)
     extra = sum(p.numel() for p in separate.parameters()) - sum(p.numel() for p in model.parameters())
@@ -348,7 +348,7 @@ def test_paper_configuration_at_224_macs_and_parameters() -> None:
     flops.uncalled_modules_warnings(False)
     assert flops.total() / 1e9 == pytest.approx(3.69, rel=0.02)
     # Parameters of the layers that run: 25.906 M for the authors' model.
-    used = count_forward_parameters(model, x)
+    used = count_used_parameters(model, x)
     assert used / 1e6 == pytest.approx(25.9, rel=0.02)
     assert used == sum(p.numel() for p in model.parameters())  # registered once, nothing unused
 
@@ -357,7 +357,7 @@ def test_forward_parameter_count_ignores_unused_modules() -> None:
     model = PCNN(image_size=SMALL)
     model.unused = torch.nn.Linear(100, 100)  # registered but never called
     total = sum(p.numel() for p in model.parameters())
-    assert count_forward_parameters(model, torch.randn(1, 3, SMALL, SMALL)) == total - 100 * 100 - 100
+    assert count_used_parameters(model, torch.randn(1, 3, SMALL, SMALL)) == total - 100 * 100 - 100
 
 
 def test_pool_option() -> None:
