@@ -24,10 +24,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import html
-import inspect
 import io
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,44 +120,81 @@ def _example_names(model: nn.Module, limit: int = 12) -> str:
     return ", ".join(repr(n) for n in names[:limit]) + (" ..." if len(names) > limit else "") or "(none)"
 
 
-def candidate_layers(model: nn.Module, image_size: int = 64, max_depth: int = 2) -> list[str]:
-    """Names of layers that give a spatial map ``[B, C, h, w]`` with h * w > 1, for a layer menu.
+def input_channels(model: nn.Module) -> int:
+    """The channels a model takes: its ``in_chans`` attribute, else its first convolution's input channels."""
+    model = unwrap(model)
+    if isinstance(getattr(model, "in_chans", None), int):
+        return int(model.in_chans)
+    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    return first.in_channels if first is not None else 3
 
-    Blocks (modules with children) and convolutions are listed, down to ``max_depth`` dots in the
-    name; the default layer (:func:`target_layer`) comes first, then the others in model order.
-    Found by one forward pass at ``image_size``.
+
+def model_input_size(model: nn.Module, default: int | None = None) -> int | None:
+    """The input side a model is built for (its ``image_size`` attribute, e.g. PCNN's), else ``default``."""
+    size = getattr(unwrap(model), "image_size", None)
+    return int(size) if isinstance(size, int) else default
+
+
+def layer_map_sizes(model: nn.Module, image_size: int = 64, max_depth: int = 2) -> dict[str, tuple[int, int]]:
+    """The spatial size ``(h, w)`` of the map each layer gives for a ``image_size`` input, in execution order.
+
+    Blocks (modules with children) and convolutions down to ``max_depth`` dots in the name are
+    measured, plus the default layer wherever it is. Found by one forward pass (at the model's own
+    ``image_size`` when it has one, see :func:`model_input_size`).
     """
     model = unwrap(model)
+    image_size = model_input_size(model, image_size)
     try:
-        default = layer_name(model, target_layer(model))
+        default: nn.Module | None = target_layer(model)
     except ValueError:
         default = None
-    seen: list[str] = []
+    sizes: dict[str, tuple[int, int]] = {}
     handles = []
 
     def hook(name: str):
         def record(_module, _inputs, output):
-            if isinstance(output, torch.Tensor) and output.ndim == 4 and output.shape[-1] * output.shape[-2] > 1:
-                seen.append(name)
+            if isinstance(output, torch.Tensor) and output.ndim == 4 and name not in sizes:
+                sizes[name] = (int(output.shape[-2]), int(output.shape[-1]))
 
         return record
 
     for name, module in model.named_modules():
         listed = isinstance(module, nn.Conv2d) or any(True for _ in module.children())
-        if name and name.count(".") < max_depth and listed:
+        if name and ((name.count(".") < max_depth and listed) or module is default):
             handles.append(module.register_forward_hook(hook(name)))
     device = next(model.parameters()).device
     was_training = model.training
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(1, 3, image_size, image_size, device=device))
+            model(torch.zeros(1, input_channels(model), image_size, image_size, device=device))
     finally:
         model.train(was_training)
         for handle in handles:
             handle.remove()
+    return sizes
+
+
+def candidate_layers(model: nn.Module, image_size: int = 64, max_depth: int = 2,
+                     sizes: Mapping[str, tuple[int, int]] | None = None) -> list[str]:
+    """Names of layers with a spatial map (h * w > 1) at ``image_size``, for a layer menu; best default first.
+
+    The first name is the model's default layer (:func:`target_layer`) when its map is larger than
+    1 x 1 at this input size; otherwise (e.g. a ResNet's ``layer4`` at 32 px, whose map is one
+    pixel and so carries no location) the last layer to run that still has one. The others follow in
+    model order. ``sizes``: the result of :func:`layer_map_sizes`, when already at hand.
+    """
+    model = unwrap(model)
+    sizes = sizes if sizes is not None else layer_map_sizes(model, image_size, max_depth)
+    spatial = [n for n, (h, w) in sizes.items() if h * w > 1]
+    try:
+        default: str | None = layer_name(model, target_layer(model))
+    except ValueError:
+        default = None
+    if default not in spatial:
+        default = spatial[-1] if spatial else None
     order = {name: k for k, (name, _) in enumerate(model.named_modules())}
-    names = sorted({n for n in seen if n != default}, key=order.__getitem__)
+    names = sorted((n for n in spatial if n != default), key=order.__getitem__)
     return ([default] if default is not None else []) + names
 
 
@@ -252,6 +289,13 @@ def compute_cams(
                     ClassifierOutputTarget(t) for t in target_list[start : start + batch_size]
                 ]
                 maps.append(np.asarray(cam(input_tensor=chunk, targets=chunk_targets), dtype=np.float32))
+                acts = cam.activations_and_grads.activations
+                if start == 0 and acts and acts[0].ndim == 4 and acts[0].shape[-2] * acts[0].shape[-1] == 1:
+                    warnings.warn(
+                        f"layer {layer_name(inner, module)!r} gives a 1 x 1 map for {tuple(chunk.shape[-2:])} inputs, "
+                        "so the CAM has no spatial information (all zeros); choose an earlier layer or larger inputs",
+                        stacklevel=2,
+                    )
     finally:
         inner.train(was_training)
     if len(maps) != -(-n // batch_size):
@@ -462,13 +506,29 @@ class LoadedRun:
     spec: dict[str, Any]
     source: Path
 
+    def _lookup(self, key: str) -> Any:
+        """``spec[key]``, else the same key in its ``recipe`` or ``model_options`` (fer_lib.experiment's layout)."""
+        for place in (self.spec, self.spec.get("recipe") or {}, self.spec.get("model_options") or {}):
+            if isinstance(place, Mapping) and place.get(key) is not None:
+                return place[key]
+        return None
+
     @property
     def image_size(self) -> int | None:
-        size = self.spec.get("image_size")
+        """The input side the model was trained at, when the spec says."""
+        size = self._lookup("image_size")
         return int(size) if size is not None else None
 
+    @property
+    def scale(self) -> str | None:
+        return self._lookup("scale")
+
     def label(self) -> str:
-        parts = [str(self.spec.get(k)) for k in ("model", "dataset", "scale") if self.spec.get(k) is not None]
+        """A short menu label: model / dataset / scale / seed / folder."""
+        seed = self.spec.get("seed")
+        parts = [str(v) for v in (self.spec.get("model"), self.spec.get("dataset"), self.scale) if v is not None]
+        if seed is not None:
+            parts.append(f"seed {seed}")
         return " / ".join(parts + [self.source.name])
 
 
@@ -535,24 +595,19 @@ def load_run(
     return LoadedRun(built.to(device).eval(), spec, path)
 
 
-def open_dataset(name: str, split: str = "test", scale: str | None = None, root: str | os.PathLike | None = None,
-                 image_size: int = 64, **options: Any):
-    """``load_dataset(name, ...)`` passing only the options its builder accepts, with an eval transform
-    (resize to ``image_size`` + ImageNet normalisation) so that samples are model inputs."""
-    from fer_lib import data as fdata
-    from fer_lib.data.transforms import build_transform
+def run_choices(root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+    """``(label, run folder)`` of every completed run in the cache, newest first, for a run menu."""
+    from fer_lib.engine import list_runs
 
-    fdata.list_datasets()
-    builder = fdata._DATASETS.get(name)
-    if builder is None:
-        raise ValueError(f"unknown dataset {name!r}; registered datasets: {', '.join(fdata.list_datasets())}")
-    params = inspect.signature(builder).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    wanted = {"split": split, "scale": scale, "root": root, **options}
-    kwargs = {k: v for k, v in wanted.items() if v is not None and (takes_any or k in params)}
-    dataset = fdata.load_dataset(name, **kwargs)
-    dataset.transform = build_transform("eval", image_size, train=False)
-    return dataset
+    runs = list_runs(root)
+    if runs.empty:
+        return []
+    out = []
+    for folder in sorted(runs["run_dir"], key=lambda d: Path(d).stat().st_mtime, reverse=True):
+        spec_path = Path(folder) / "spec.json"
+        spec = json.loads(spec_path.read_text()) if spec_path.is_file() else {}
+        out.append((LoadedRun(nn.Identity(), spec, Path(folder)).label(), str(folder)))
+    return out
 
 
 # -- the widget explorer --------------------------------------------------------------------------
@@ -721,13 +776,15 @@ class CamExplorer:
 
     @property
     def image_size(self) -> int:
-        return self.run.image_size or self.default_image_size
+        """The model's input side: from its run spec, else its ``image_size`` attribute, else the default."""
+        return self.run.image_size or model_input_size(self.run.model, self.default_image_size)
 
     def _set_model(self, run: LoadedRun) -> None:
         self.run = run
         self.model = run.model.eval()
+        self.map_sizes = layer_map_sizes(self.model, self.image_size)
         with self._held():
-            self.layer.options = candidate_layers(self.model, self.image_size)
+            self.layer.options = candidate_layers(self.model, self.image_size, sizes=self.map_sizes)
             self.layer.value = self.layer.options[0] if self.layer.options else None
 
     def _set_dataset(self, dataset) -> None:
@@ -841,6 +898,8 @@ class CamExplorer:
             f"({html.escape(self.split_picker.value)}) &middot; true label: <b>{html.escape(c[true])}</b> &middot; "
             f"predicted: <b>{html.escape(c[pred])}</b> ({probs[pred]:.2f}, {verdict}) &middot; explaining "
             f"<b>{html.escape(c[target])}</b> with {METHODS[self.method.value]} on <code>{self.layer.value}</code> "
+            f"({'x'.join(map(str, self.map_sizes.get(self.layer.value, ('?', '?'))))} map, "
+            f"{self.image_size} px input) "
             f"&middot; {len(self.positions)} of {len(self.pool)} samples shown"
         )
         self.status.value = ""

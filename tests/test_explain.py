@@ -278,3 +278,17 @@ def test_explorer_updates_views():
     assert len(ex.positions) == int((ex.preds != ex.truth).sum())
     ex.load_button.click()  # an empty path: the error is shown, not lost
     assert "type a run folder" in ex.last_error and "firebrick" in ex.status.value
+
+
+@pytest.mark.slow
+def test_pcnn_maps_come_from_the_gpn_refinement_network():
+    from fer_lib.models import list_models
+
+    if "pcnn" not in list_models():
+        pytest.skip("fer_lib.models.pcnn is not available in this checkout")
+    torch.manual_seed(0)
+    model = create_model("pcnn", image_size=SIZE).eval()
+    assert E.layer_name(model, E.target_layer(model)) == "gpn.tap"  # seed 000's Fig. 12 explains the GPN
+    assert E.candidate_layers(model, SIZE)[0] == "gpn.tap"
+    cams = E.compute_cams(model, torch.randn(1, 3, SIZE, SIZE), method="gradcam++")
+    assert cams.shape == (1, SIZE, SIZE) and cams.max() > 0.5
