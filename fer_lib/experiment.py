@@ -229,6 +229,16 @@ def variant_rows(
     from fer_lib.recipes import get_recipe
 
     outcomes: dict[tuple[str, str], list[RunOutcome]] = {}
+    splits: dict[tuple, FERDataset] = {}
+
+    def split_for(dataset: str, split: str, recipe: Recipe, seed: int, opts: dict) -> FERDataset:
+        # Presets of one family share their recipe: load (and subsample) each split once, not once per row.
+        key = (dataset, split, recipe.image_size, recipe.transform, recipe.max_train, recipe.max_test, seed,
+               tuple(sorted(opts.items())))
+        if key not in splits:
+            splits[key] = load_split(dataset, split, recipe, run.data_root, seed=seed, **opts)
+        return splits[key]
+
     for column, dataset in columns.items():
         opts = dict((dataset_options or {}).get(dataset, {}))
         for preset_name, paper_row in variants.items():
@@ -239,8 +249,8 @@ def variant_rows(
                 options.pop("pretrained_path", None)  # the paper trained this row from scratch
             runs = []
             for seed in run.seeds:
-                train_set = load_split(dataset, "train", recipe, run.data_root, seed=seed, **opts)
-                test_set = load_split(dataset, "test", recipe, run.data_root, train=False, **opts)
+                train_set = split_for(dataset, "train", recipe, seed, opts)
+                test_set = split_for(dataset, "test", recipe, 0, opts)
                 loss = preset.loss() if preset.model == "pcnn" else None
                 out = train_and_evaluate(preset.model, recipe, train_set, {"test": test_set}, seed=seed,
                                          model_options=options, loss_fn=loss, dataset_name=dataset,

@@ -72,7 +72,7 @@ def get_recipe(family: str, scale: str, device: str = "cpu", **overrides) -> Rec
         recipe = Recipe(family, "smoke", 64 if family == "pcnn" else 32,
                         TrainConfig(epochs=1, batch_size=16, lr=0.01, scheduler="none", device=device,
                                     progress=False),
-                        transform="basic", max_train=64, max_test=48)
+                        transform="basic", max_train=32, max_test=32)
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     train_over = {k: v for k, v in overrides.items() if k in train_fields}
     recipe_over = {k: v for k, v in overrides.items() if k not in train_fields}
