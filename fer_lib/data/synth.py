@@ -1,0 +1,413 @@
+"""SynthFER: the embedded default dataset, rendered on the fly (no stored images).
+
+Three protocols, registered with :func:`fer_lib.data.register_dataset`:
+
+- ``synth-inthewild``: seven classes (:data:`~fer_lib.data.labels.SEVEN_CLASSES`), mixed poses
+  (|yaw| up to 60), occluders on a share of the samples, train/test split by subject; test subsets
+  ``occlusion``, ``pose>30``, ``pose>45`` (mirroring the RAN lists) and ``frontal`` (unoccluded,
+  |yaw| <= 15, for comparison).
+- ``synth-multiview``: six expressions x four intensities x fixed yaw angles x subjects, 5-fold
+  subject-independent (like BU-3DFE P1); ``angles="bu3dfe"`` (0, 30, 45, 60, 90) or ``"multipie"``
+  (0..90 in 15-degree steps).
+- ``synth-rgbd``: near-frontal faces with depth maps, six expressions x four intensities, 10-fold
+  subject-independent (like BU-3DFE P1/P2 and Bosphorus in CM-CNN).
+
+Every sample is rendered from a generator seeded by (dataset seed, protocol, split, sample key), so
+any sample renders lazily and independently with byte-identical results (DataLoader workers
+included); rendered samples are cached in memory, and optionally in one ``.npz`` per dataset under a
+user-given ``cache_dir``. Subjects are drawn from (seed, subject id): a different seed gives
+different people. The sample table (subject, expression, intensity, pose, occluder) is the
+``metadata`` DataFrame.
+
+Per sample, ``extras(i)`` gives ``depth`` (float32 ``[S, S]``, 0 = background, larger = nearer),
+``landmarks`` (float32 ``[68, 2]``, iBUG order, pixel coordinates of the raw image) and
+``visibility`` (bool ``[68]``). They are aligned with the raw image from ``load_image``; the
+dataset's ``transform`` is applied to the image only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from fer_lib.data import register_dataset
+from fer_lib.data.base import FERDataset
+from fer_lib.data.labels import SEVEN_CLASSES, SIX_BASIC
+from fer_lib.data.synth_render import (
+    OCCLUDERS,
+    RenderResult,
+    expression_coefficients,
+    render_face,
+    sample_subject,
+)
+from fer_lib.io import atomic_path
+from fer_lib.scales import check_scale
+
+#: Bump when the renderer's output changes, so on-disk caches of older renders are not reused.
+GENERATOR_VERSION = 1
+
+PROTOCOLS = ("synth-inthewild", "synth-multiview", "synth-rgbd")
+_PROTOCOL_CODE = {"synth-inthewild": 1, "synth-multiview": 2, "synth-rgbd": 3}
+_SPLIT_CODE = {"train": 1, "test": 2, "all": 0}
+
+#: synth-inthewild sizes per scale: (train samples, test samples, train subjects, test subjects).
+#: ``paper`` matches RAF-DB basic (12,271 / 3,068).
+INTHEWILD_SIZES = {
+    "smoke": (280, 140, 24, 12),
+    "cpu": (3500, 1400, 300, 100),
+    "paper": (12271, 3068, 1500, 400),
+}
+#: Subjects per scale for the fold protocols (BU-3DFE has 100).
+MULTIVIEW_SUBJECTS = {"smoke": 5, "cpu": 25, "paper": 100}
+RGBD_SUBJECTS = {"smoke": 10, "cpu": 50, "paper": 100}
+ANGLE_SETS = {"bu3dfe": (0, 30, 45, 60, 90), "multipie": (0, 15, 30, 45, 60, 75, 90)}
+INTHEWILD_SUBSETS = ("occlusion", "pose>30", "pose>45", "frontal")
+DEFAULT_IMAGE_SIZE = {"smoke": 64, "cpu": 64, "paper": 112}
+#: Occluder types drawn for the occluded share of synth-inthewild (uniformly).
+WILD_OCCLUDERS = tuple(o for o in OCCLUDERS if o != "none")
+
+
+def _key(*parts: int) -> list[int]:
+    return [int(p) & 0xFFFFFFFF for p in parts]
+
+
+class SynthFER(FERDataset):
+    """A SynthFER protocol split: a sample table rendered lazily.
+
+    ``table`` has one row per sample with columns ``subject``, ``expression``, ``intensity``,
+    ``yaw``, ``pitch``, ``roll``, ``occluder`` and ``key`` (the sample's key within its protocol
+    split, which, with ``seed``, fixes every random choice of its rendering).
+    """
+
+    data_kind = "synthetic"
+
+    def __init__(
+        self,
+        name: str,
+        classes: tuple[str, ...] | list[str],
+        table: pd.DataFrame,
+        seed: int,
+        stream: int,
+        image_size: int,
+        transform: Callable[[Image.Image], Any] | None = None,
+        return_meta: bool = False,
+        clutter: bool = True,
+        degrade: bool = True,
+        cache: bool = True,
+        cache_dir: str | os.PathLike | None = None,
+    ) -> None:
+        classes = list(classes)
+        unknown = sorted(set(table["expression"]) - set(classes))
+        if unknown:
+            raise ValueError(f"{name}: expressions {unknown} are not among the classes {classes}")
+        targets = table["expression"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+        super().__init__(classes, targets, table.reset_index(drop=True), transform, return_meta)
+        self.name = name
+        self.seed = int(seed)
+        self.stream = int(stream)
+        self.image_size = int(image_size)
+        self.clutter = clutter
+        self.degrade = degrade
+        self.cache = cache
+        self._cache: dict[int, RenderResult] = {}
+        self._subjects: dict[int, Any] = {}
+        self.cache_file: Path | None = None
+        if cache_dir is not None:
+            self.cache_file = Path(cache_dir) / f"{name}-{self.fingerprint()}.npz"
+            if self.cache_file.exists():
+                self._load_cache(self.cache_file)
+            else:
+                self.materialize()
+                self._save_cache(self.cache_file)
+
+    # -- rendering -----------------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """A short hash of everything that determines the rendered arrays."""
+        spec = {
+            "version": GENERATOR_VERSION,
+            "name": self.name,
+            "seed": self.seed,
+            "stream": self.stream,
+            "size": self.image_size,
+            "clutter": self.clutter,
+            "degrade": self.degrade,
+            "table": self.metadata[["key", "subject", "expression", "intensity", "yaw", "pitch", "roll",
+                                    "occluder"]].to_json(orient="values", double_precision=6),
+        }  # fmt: skip
+        return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _subject(self, subject_id: int):
+        if subject_id not in self._subjects:
+            self._subjects[subject_id] = sample_subject(self.seed, subject_id)
+        return self._subjects[subject_id]
+
+    def render(self, index: int) -> RenderResult:
+        """Render sample ``index`` (from the memory cache when it is there)."""
+        index = int(index)
+        if index < 0 or index >= len(self):
+            raise IndexError(f"sample {index} out of range for {self.name} with {len(self)} samples")
+        hit = self._cache.get(index)
+        if hit is not None:
+            return hit
+        row = self.metadata.iloc[index]
+        rng = np.random.default_rng(_key(self.seed, self.stream, int(row["key"]), 0x5A3F))
+        subject = self._subject(int(row["subject"]))
+        au = expression_coefficients(str(row["expression"]), int(row["intensity"]), rng, subject.resting)
+        out = render_face(
+            subject, au, float(row["yaw"]), float(row["pitch"]), float(row["roll"]), str(row["occluder"]),
+            self.image_size, rng, clutter=self.clutter, degrade=self.degrade,
+        )  # fmt: skip
+        # Depth is stored as float16 (what the caches keep), so a fresh render and a cached one agree.
+        out.depth = out.depth.astype(np.float16).astype(np.float32)
+        if self.cache:
+            self._cache[index] = out
+        return out
+
+    def materialize(self) -> None:
+        """Render every sample into the memory cache (no-op for the ones already there)."""
+        keep = self.cache
+        self.cache = True
+        try:
+            for i in range(len(self)):
+                self.render(i)
+        finally:
+            self.cache = keep
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """All samples stacked: ``images [N, S, S, 3]`` uint8, ``depth [N, S, S]`` float32,
+        ``landmarks [N, 68, 2]`` float32, ``visibility [N, 68]`` bool, ``targets [N]``."""
+        outs = [self.render(i) for i in range(len(self))]
+        S = self.image_size
+        return {
+            "images": np.stack([o.image for o in outs]) if outs else np.zeros((0, S, S, 3), np.uint8),
+            "depth": np.stack([o.depth for o in outs]) if outs else np.zeros((0, S, S), np.float32),
+            "landmarks": np.stack([o.landmarks for o in outs]) if outs else np.zeros((0, 68, 2), np.float32),
+            "visibility": np.stack([o.visibility for o in outs]) if outs else np.zeros((0, 68), bool),
+            "targets": self.targets.copy(),
+        }
+
+    def _save_cache(self, path: Path) -> None:
+        arr = self.arrays()
+        arr["depth"] = arr["depth"].astype(np.float16)
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arr)
+
+    def _load_cache(self, path: Path) -> None:
+        with np.load(path) as data:
+            images, depth = data["images"], data["depth"].astype(np.float32)
+            landmarks, visibility = data["landmarks"], data["visibility"]
+        if len(images) != len(self) or images.shape[1] != self.image_size:
+            raise ValueError(
+                f"cache file {path} holds {len(images)} images of {images.shape[1:3]} px but {self.name} "
+                f"expects {len(self)} of {self.image_size} px; delete the file to re-render"
+            )
+        for i in range(len(self)):
+            self._cache[i] = RenderResult(images[i], depth[i], landmarks[i], visibility[i])
+
+    # -- FERDataset interface ------------------------------------------------------------------
+    def load_image(self, index: int) -> Image.Image:
+        return Image.fromarray(self.render(index).image, mode="RGB")
+
+    def extras(self, index: int) -> dict[str, Any]:
+        out = self.render(index)
+        return {"depth": out.depth, "landmarks": out.landmarks, "visibility": out.visibility}
+
+
+# --------------------------------------------------------------------------------------------------
+# Sample tables
+# --------------------------------------------------------------------------------------------------
+def _inthewild_table(seed: int, split: str, scale: str, occlusion_share: float) -> pd.DataFrame:
+    n_train, n_test, s_train, s_test = INTHEWILD_SIZES[scale]
+    n, n_sub, first = (n_train, s_train, 0) if split == "train" else (n_test, s_test, s_train)
+    rng = np.random.default_rng(_key(seed, _PROTOCOL_CODE["synth-inthewild"], _SPLIT_CODE[split], 0x7AB1E))
+    labels = np.arange(n) % len(SEVEN_CLASSES)
+    rng.shuffle(labels)
+    # Every subject appears; the rest are drawn at random.
+    subjects = np.concatenate([np.arange(n_sub), rng.integers(0, n_sub, max(0, n - n_sub))])[:n]
+    rng.shuffle(subjects)
+    expression = np.array(SEVEN_CLASSES)[labels]
+    intensity = np.where(expression == "neutral", 0, rng.integers(1, 5, n))
+    wide = rng.random(n) < 0.55
+    yaw = np.where(wide, rng.uniform(-60, 60, n), np.clip(rng.normal(0, 12, n), -60, 60))
+    pitch = np.clip(rng.normal(0, 8, n), -25, 25)
+    roll = np.clip(rng.normal(0, 7, n), -20, 20)
+    occluded = rng.random(n) < occlusion_share
+    occluder = np.where(occluded, np.array(WILD_OCCLUDERS)[rng.integers(0, len(WILD_OCCLUDERS), n)], "none")
+    return pd.DataFrame({
+        "subject": subjects + first, "expression": expression, "intensity": intensity.astype(int),
+        "yaw": yaw.round(2), "pitch": pitch.round(2), "roll": roll.round(2), "occluder": occluder,
+        "key": np.arange(n), "split": split,
+    })  # fmt: skip
+
+
+def _fold_table(protocol: str, seed: int, scale: str, n_folds: int, angles: tuple[int, ...] | None) -> pd.DataFrame:
+    """The full factorial table of a fold protocol, with each subject's ``fold``."""
+    n_sub = (MULTIVIEW_SUBJECTS if protocol == "synth-multiview" else RGBD_SUBJECTS)[scale]
+    code = _PROTOCOL_CODE[protocol]
+    first = 100_000 * code  # subject ids of different protocols are different people
+    rng = np.random.default_rng(_key(seed, code, 0x7AB1E))
+    fold_of = np.empty(n_sub, dtype=int)
+    fold_of[rng.permutation(n_sub)] = np.arange(n_sub) % n_folds
+    rows = []
+    views = angles if angles is not None else (None,)
+    for s in range(n_sub):
+        for e in SIX_BASIC:
+            for level in (1, 2, 3, 4):
+                for a in views:
+                    rows.append((first + s, e, level, a, fold_of[s]))
+    df = pd.DataFrame(rows, columns=["subject", "expression", "intensity", "angle", "fold"])
+    n = len(df)
+    if angles is not None:
+        df["yaw"] = df.pop("angle").astype(float)
+        df["pitch"] = 0.0
+        df["roll"] = 0.0
+    else:
+        df.pop("angle")
+        df["yaw"] = rng.uniform(-15, 15, n).round(2)
+        df["pitch"] = rng.uniform(-10, 10, n).round(2)
+        df["roll"] = np.clip(rng.normal(0, 3, n), -8, 8).round(2)
+    df["occluder"] = "none"
+    df["key"] = np.arange(n)
+    return df[["subject", "expression", "intensity", "yaw", "pitch", "roll", "occluder", "key", "fold"]]
+
+
+def _check(split: str, allowed: tuple[str, ...]) -> None:
+    if split not in allowed:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(allowed)}")
+
+
+def _size(image_size: int | None, scale: str) -> int:
+    size = DEFAULT_IMAGE_SIZE[scale] if image_size is None else int(image_size)
+    if size < 32:
+        raise ValueError(f"image_size must be at least 32 px, got {size}")
+    return size
+
+
+def _fold_split(df: pd.DataFrame, split: str, fold: int, n_folds: int) -> pd.DataFrame:
+    if not 0 <= int(fold) < n_folds:
+        raise ValueError(f"fold must be in 0..{n_folds - 1}, got {fold}")
+    if split == "all":
+        return df
+    mask = df["fold"] == int(fold)
+    return df[mask if split == "test" else ~mask]
+
+
+# --------------------------------------------------------------------------------------------------
+# Registered builders
+# --------------------------------------------------------------------------------------------------
+@register_dataset("synth-inthewild")
+def build_synth_inthewild(
+    split: str = "train",
+    scale: str = "cpu",
+    seed: int = 0,
+    image_size: int | None = None,
+    transform: Callable[[Image.Image], Any] | None = None,
+    return_meta: bool = False,
+    subset: str | None = None,
+    occlusion_share: float = 0.3,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    root: str | os.PathLike | None = None,
+) -> SynthFER:
+    """SynthFER in the wild: seven classes, |yaw| <= 60, occluders on ``occlusion_share`` of samples.
+
+    ``split``: ``train`` or ``test`` (disjoint subjects). ``subset`` keeps ``occlusion`` (any
+    occluder), ``pose>30`` / ``pose>45`` (max(|yaw|, |pitch|) above the bound) or ``frontal``
+    (unoccluded, |yaw| <= 15). ``image_size`` defaults to 64 (smoke, cpu) or 112 (paper). ``root``
+    is accepted for interface uniformity and ignored (nothing is read from disk).
+    """
+    check_scale(scale)
+    _check(split, ("train", "test"))
+    if subset is not None and subset not in INTHEWILD_SUBSETS:
+        raise ValueError(f"unknown subset {subset!r}; expected None or one of {', '.join(INTHEWILD_SUBSETS)}")
+    df = _inthewild_table(seed, split, scale, occlusion_share)
+    pose = np.maximum(df["yaw"].abs(), df["pitch"].abs())
+    if subset == "occlusion":
+        df = df[df["occluder"] != "none"]
+    elif subset == "pose>30":
+        df = df[pose > 30]
+    elif subset == "pose>45":
+        df = df[pose > 45]
+    elif subset == "frontal":
+        df = df[(df["occluder"] == "none") & (df["yaw"].abs() <= 15)]
+    name = "synth-inthewild" if subset is None else f"synth-inthewild[{subset}]"
+    return SynthFER(
+        name, SEVEN_CLASSES, df, seed, _SPLIT_CODE[split] * 16 + _PROTOCOL_CODE["synth-inthewild"],
+        _size(image_size, scale), transform, return_meta, cache=cache, cache_dir=cache_dir,
+    )  # fmt: skip
+
+
+@register_dataset("synth-multiview")
+def build_synth_multiview(
+    split: str = "train",
+    scale: str = "cpu",
+    seed: int = 0,
+    fold: int = 0,
+    angles: str = "bu3dfe",
+    image_size: int | None = None,
+    transform: Callable[[Image.Image], Any] | None = None,
+    return_meta: bool = False,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    root: str | os.PathLike | None = None,
+) -> SynthFER:
+    """Multi-view SynthFER: six expressions x 4 intensities x yaw angles x subjects, 5 subject folds.
+
+    ``angles``: ``bu3dfe`` (0, 30, 45, 60, 90) or ``multipie`` (0..90 step 15). ``split``: ``train``
+    (the other four folds), ``test`` (fold ``fold``) or ``all``. A sample renders identically in
+    every fold it belongs to.
+    """
+    check_scale(scale)
+    _check(split, ("train", "test", "all"))
+    if angles not in ANGLE_SETS:
+        raise ValueError(f"unknown angles {angles!r}; expected one of {', '.join(ANGLE_SETS)}")
+    df = _fold_split(_fold_table("synth-multiview", seed, scale, 5, ANGLE_SETS[angles]), split, fold, 5)
+    stream = _PROTOCOL_CODE["synth-multiview"] + 16 * (1 if angles == "bu3dfe" else 2)
+    return SynthFER(
+        f"synth-multiview-{angles}", SIX_BASIC, df, seed, stream, _size(image_size, scale), transform,
+        return_meta, cache=cache, cache_dir=cache_dir,
+    )  # fmt: skip
+
+
+@register_dataset("synth-rgbd")
+def build_synth_rgbd(
+    split: str = "train",
+    scale: str = "cpu",
+    seed: int = 0,
+    fold: int = 0,
+    image_size: int | None = None,
+    transform: Callable[[Image.Image], Any] | None = None,
+    return_meta: bool = False,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    root: str | os.PathLike | None = None,
+) -> SynthFER:
+    """RGB-D SynthFER: near-frontal faces (|yaw| <= 15, |pitch| <= 10) on a plain background, six
+    expressions x 4 intensities x subjects, 10 subject folds; depth maps in ``extras``."""
+    check_scale(scale)
+    _check(split, ("train", "test", "all"))
+    df = _fold_split(_fold_table("synth-rgbd", seed, scale, 10, None), split, fold, 10)
+    return SynthFER(
+        "synth-rgbd", SIX_BASIC, df, seed, _PROTOCOL_CODE["synth-rgbd"], _size(image_size, scale), transform,
+        return_meta, clutter=False, cache=cache, cache_dir=cache_dir,
+    )  # fmt: skip
+
+
+__all__ = [
+    "ANGLE_SETS",
+    "GENERATOR_VERSION",
+    "INTHEWILD_SUBSETS",
+    "PROTOCOLS",
+    "SynthFER",
+    "build_synth_inthewild",
+    "build_synth_multiview",
+    "build_synth_rgbd",
+]
