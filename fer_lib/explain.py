@@ -648,7 +648,7 @@ def probability_chart(probs: np.ndarray, classes: Sequence[str], true: int | Non
 class CamExplorer:
     """An ipywidgets interface to inspect one model's maps sample by sample.
 
-    Controls: run (from the cache) or checkpoint path, dataset and split, correct/wrong filter,
+    Controls: run (from the cache) or checkpoint path, dataset and split, a correct/wrong filter,
     sample (slider, previous/next buttons, index box), target class (predicted by default), method
     and layer. Views: the face, the map overlay, the probability bar chart and the true label.
 
@@ -696,27 +696,32 @@ class CamExplorer:
         names = list(datasets) or [dataset_name]
         if dataset_name not in names:
             names.insert(0, dataset_name)
-        self.dataset_picker = W.Dropdown(options=names, value=dataset_name, description="dataset")
+        self.dataset_picker = W.Dropdown(options=names, value=dataset_name, description="dataset",
+                                         layout=W.Layout(width="260px"))
         split_names = list(splits) if split in splits else [split, *splits]
         self.split_picker = W.Dropdown(options=split_names, value=split, description="split",
-                                       layout=W.Layout(width="200px"))
-        self.filter = W.ToggleButtons(options=["all", "correct", "wrong"], value="all", description="show",
-                                      style={"button_width": "70px"})
+                                       layout=W.Layout(width="150px"))
+        self.filter = W.Dropdown(options=[("all samples", "all"), ("correct predictions", "correct"),
+                                          ("wrong predictions", "wrong")], value="all", description="show",
+                                 layout=W.Layout(width="240px"))
         self.sample = W.IntSlider(min=0, max=0, value=0, description="sample", continuous_update=False,
                                   layout=W.Layout(width="420px"))
         self.prev_button = W.Button(description="◀ prev", layout=W.Layout(width="80px"))
         self.next_button = W.Button(description="next ▶", layout=W.Layout(width="80px"))
         self.index_box = W.BoundedIntText(min=0, max=max(len(dataset) - 1, 0), value=0, description="index",
-                                          layout=W.Layout(width="170px"))
-        self.target = W.Dropdown(description="explain")
+                                          layout=W.Layout(width="150px"))
+        self.target = W.Dropdown(description="explain", layout=W.Layout(width="240px"))
         self.method = W.Dropdown(options=[(v, k) for k, v in METHODS.items()], value="gradcam++",
-                                 description="method", layout=W.Layout(width="220px"))
+                                 description="method", layout=W.Layout(width="200px"))
         self.layer = W.Dropdown(description="layer", layout=W.Layout(width="260px"))
         self.face_view = W.Image(format="png", layout=W.Layout(width=f"{display_size}px"))
         self.overlay_view = W.Image(format="png", layout=W.Layout(width=f"{display_size}px"))
         self.chart_view = W.Image(format="png", layout=W.Layout(width="340px"))
         self.info = W.HTML()
         self.status = W.HTML()
+        for control in (self.run_picker, self.dataset_picker, self.split_picker, self.filter, self.sample,
+                        self.index_box, self.target, self.method, self.layer):
+            control.style.description_width = "initial"  # labels as wide as their text, not a fixed column
         # CSS classes so a browser test (tests/browser/) can find the views.
         for widget, cls in ((self.face_view, "fer-cam-face"), (self.overlay_view, "fer-cam-overlay"),
                             (self.chart_view, "fer-cam-chart"), (self.info, "fer-cam-info"),
@@ -737,6 +742,7 @@ class CamExplorer:
             self.info,
             self.status,
         ])
+        self.widget.add_class("fer-cam-app")
 
         self._set_model(run)
         self._set_dataset(dataset)
@@ -821,24 +827,49 @@ class CamExplorer:
         if not self._hold:
             self.load_source(change["new"])
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """On an error, put the model, data and controls back as they were (then re-raise)."""
+        names = ("run", "model", "map_sizes", "dataset", "pool", "probs", "classes", "preds", "truth", "positions")
+        saved = {k: getattr(self, k) for k in names if hasattr(self, k)}
+        transform = getattr(self.dataset, "transform", None)
+        controls = [(c, c.options, c.value) for c in (self.run_picker, self.layer, self.target)]
+        controls += [(c, None, c.value) for c in (self.dataset_picker, self.split_picker, self.index_box)]
+        try:
+            yield
+        except Exception:
+            for k, v in saved.items():
+                setattr(self, k, v)
+            self.dataset.transform = transform
+            with self._held():
+                for control, options, value in controls:
+                    if options is not None:
+                        control.options = options
+                    control.value = value
+            raise
+
     def load_source(self, source: str) -> None:
-        """Load a run folder or checkpoint and recompute everything."""
+        """Load a run folder or checkpoint and recompute everything (nothing changes if that fails)."""
         if not source:
             raise ValueError("type a run folder or checkpoint path first")
         self.status.value = f"loading {html.escape(source)} ..."
-        run = self.load_model(source)
-        self._set_model(run)
-        with self._held():
-            if source not in [v for _, v in self.run_picker.options]:
-                self.run_picker.options = [*self.run_picker.options, (run.label(), source)]
-            self.run_picker.value = source
-        self._set_dataset(self.dataset)
+        with self._transaction():
+            run = self.load_model(source)
+            self._set_model(run)
+            with self._held():
+                if source not in [v for _, v in self.run_picker.options]:
+                    self.run_picker.options = [*self.run_picker.options, (run.label(), source)]
+                self.run_picker.value = source
+            self._set_dataset(self.dataset)
 
     def _on_data(self, _change) -> None:
+        if self._hold:
+            return
         if self.load_data is None:
             raise RuntimeError("this explorer was built without a dataset loader")
         self.status.value = "loading data ..."
-        self._set_dataset(self.load_data(self.dataset_picker.value, self.split_picker.value, self.image_size))
+        with self._transaction():
+            self._set_dataset(self.load_data(self.dataset_picker.value, self.split_picker.value, self.image_size))
 
     def _on_index(self, change) -> None:
         if self._hold:

@@ -280,6 +280,22 @@ def test_explorer_updates_views():
     assert "type a run folder" in ex.last_error and "firebrick" in ex.status.value
 
 
+def test_explorer_keeps_its_state_when_loading_fails():
+    pytest.importorskip("ipywidgets")
+    torch.manual_seed(0)
+    run = E.LoadedRun(Structured(), {"model": "structured", "image_size": 32}, E.Path("runs/demo"))
+    six = E.LoadedRun(Structured(num_classes=6), {"model": "six"}, E.Path("runs/six"))
+    ex = E.CamExplorer(run, Blobs(), "blobs", "test", max_samples=6, display_size=48,
+                       load_model=lambda source: six, load_data=lambda name, split, size: Blobs(4))
+    ex.update()
+    ex.checkpoint.value = "runs/six"
+    ex.load_button.click()  # 6 outputs for 7 classes: refused, the first model stays
+    assert "6 outputs" in ex.last_error
+    assert ex.model is run.model and ex.run_picker.value == "runs/demo" and ex.probs.shape == (6, 7)
+    ex.split_picker.value = "train"  # the injected loader gives a 4-sample set
+    assert ex.last_error is None and len(ex.pool) == 4
+
+
 @pytest.mark.slow
 def test_pcnn_maps_come_from_the_gpn_refinement_network():
     from fer_lib.models import list_models
