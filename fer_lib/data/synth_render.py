@@ -1114,7 +1114,8 @@ def render_face(
     lj = np.clip(np.floor(lmk[:, 1]).astype(int), 0, S - 1)
     inside = (lmk[:, 0] >= 0) & (lmk[:, 0] < S) & (lmk[:, 1] >= 0) & (lmk[:, 1] < S)
     zat = zimg[lj, li]
-    visible = inside & ((zat == 0) | (lz <= zat + 0.08)) & (lm_cov < 0.5)
+    # Tolerance: a contour point on the silhouette shares its pixel with nearby nearer skin.
+    visible = inside & ((zat == 0) | (lz <= zat + 0.2)) & (lm_cov < 0.5)
 
     # -- background, image-space occluders, degradations --
     img = _background(rng, S) if clutter else np.full((S, S, 3), 0.5, dtype=np.float32)

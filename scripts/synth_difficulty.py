@@ -1,0 +1,155 @@
+"""SynthFER quality bars: generation speed, and how hard synth-inthewild is for a briefly trained ResNet-18.
+
+    python scripts/synth_difficulty.py --speed-only          # images/s at 64 and 112 px on one core
+    python scripts/synth_difficulty.py --scale cpu --epochs 4
+
+Writes ``results/synthfer/speed.csv`` and ``results/synthfer/difficulty.csv`` (accuracy overall and on
+the frontal / occlusion / pose>30 / pose>45 test subsets, with scale, seed, wall seconds and the git
+commit). Runs on one thread (``torch.set_num_threads(1)``): the bars are about a CPU, not a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from fer_lib.data import load_dataset  # noqa: E402
+from fer_lib.data.transforms import build_transform  # noqa: E402
+from fer_lib.io import atomic_write_text, repo_root  # noqa: E402
+
+OUT = repo_root() / "results" / "synthfer"
+SUBSETS = (None, "frontal", "occlusion", "pose>30", "pose>45")
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=repo_root())
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def measure_speed(sizes=(64, 112), n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Images/s of fresh renders (no cache) of synth-inthewild on this process's one core.
+
+    Both CPU-time (``process_time``: what one core delivers, robust to a busy shared machine) and
+    wall-clock rates are recorded.
+    """
+    rows = []
+    for size in sizes:
+        ds = load_dataset("synth-inthewild", split="train", scale="cpu", image_size=size, seed=seed, cache=False)
+        ds.render(0)  # build the face model for this size first (about 0.3 s, once per process)
+        count = min(n, len(ds))
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for i in range(count):
+            ds.render(i)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        rows.append(
+            {
+                "image_size": size,
+                "images": count,
+                "images_per_s_cpu": round(count / cpu, 1),
+                "images_per_s_wall": round(count / wall, 1),
+                "load_average_1min": round(os.getloadavg()[0], 2),
+                "cpu": platform.processor() or platform.machine(),
+                "git_commit": git_commit(),
+            }
+        )
+        print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
+
+
+def difficulty(scale: str, seed: int, epochs: int, image_size: int, batch_size: int, lr: float) -> pd.DataFrame:
+    from fer_lib.engine import TrainConfig, evaluate, fit
+    from fer_lib.models import create_model
+
+    start = time.perf_counter()
+    train = load_dataset(
+        "synth-inthewild", split="train", scale=scale, seed=seed, image_size=image_size,
+        transform=build_transform("basic", image_size, train=True),
+    )  # fmt: skip
+    gen0 = time.perf_counter()
+    train.materialize()
+    tests = {
+        s: load_dataset(
+            "synth-inthewild", split="test", scale=scale, seed=seed, image_size=image_size, subset=s,
+            transform=build_transform("eval", image_size, train=False),
+        )  # fmt: skip
+        for s in SUBSETS
+    }
+    tests[None].materialize()
+    gen_seconds = time.perf_counter() - gen0
+    print(f"generated {len(train)} + {len(tests[None])} images in {gen_seconds:.1f} s", flush=True)
+
+    torch.manual_seed(seed)
+    model = create_model("resnet18", num_classes=len(train.classes))
+    cfg = TrainConfig(
+        epochs=epochs, batch_size=batch_size, lr=lr, optimizer="sgd", scheduler="onecycle", seed=seed,
+        weight_decay=5e-4, amp=False, progress=False,
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    result = fit(model, train, cfg)
+    train_seconds = time.perf_counter() - t0
+    print(result.history.to_string(), flush=True)
+    rows = []
+    for s, ds in tests.items():
+        res = evaluate(model, ds, batch_size=256)
+        rows.append(
+            {
+                "dataset": "synth-inthewild",
+                "subset": s or "all",
+                "n": len(ds),
+                "accuracy": round(float(res["accuracy"]), 2),  # percent
+                "chance": round(100 / len(train.classes), 2),
+                "model": "resnet18 (random init)",
+                "scale": scale,
+                "seed": seed,
+                "image_size": image_size,
+                "epochs": epochs,
+                "train_images": len(train),
+                "generation_seconds": round(gen_seconds, 1),
+                "train_seconds": round(train_seconds, 1),
+                "wall_seconds": round(time.perf_counter() - start, 1),
+                "threads": torch.get_num_threads(),
+                "git_commit": git_commit(),
+            }
+        )
+        print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="cpu", choices=("smoke", "cpu", "paper"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.no_speed:
+        speed = measure_speed()
+        atomic_write_text(args.out / "speed.csv", speed.to_csv(index=False))
+    if not args.speed_only:
+        table = difficulty(args.scale, args.seed, args.epochs, args.image_size, args.batch_size, args.lr)
+        atomic_write_text(args.out / "difficulty.csv", table.to_csv(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
