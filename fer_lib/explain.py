@@ -595,19 +595,38 @@ def load_run(
     return LoadedRun(built.to(device).eval(), spec, path)
 
 
-def run_choices(root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
-    """``(label, run folder)`` of every completed run in the cache, newest first, for a run menu."""
+def run_choices(
+    root: str | os.PathLike | None = None, dataset: str | None = None, scale: str | None = None
+) -> list[tuple[str, str]]:
+    """``(label, run folder)`` of every completed run in the cache, for a run menu.
+
+    Runs on ``dataset`` come first, then runs at ``scale``, each group newest first.
+    """
     from fer_lib.engine import list_runs
 
     runs = list_runs(root)
     if runs.empty:
         return []
-    out = []
-    for folder in sorted(runs["run_dir"], key=lambda d: Path(d).stat().st_mtime, reverse=True):
+    rows = []
+    for folder in runs["run_dir"]:
         spec_path = Path(folder) / "spec.json"
         spec = json.loads(spec_path.read_text()) if spec_path.is_file() else {}
-        out.append((LoadedRun(nn.Identity(), spec, Path(folder)).label(), str(folder)))
-    return out
+        info = LoadedRun(nn.Identity(), spec, Path(folder))
+        rank = (dataset is not None and spec.get("dataset") == dataset, scale is not None and info.scale == scale,
+                Path(folder).stat().st_mtime)
+        rows.append((rank, info.label(), str(folder)))
+    return [(label, folder) for _, label, folder in sorted(rows, reverse=True)]
+
+
+def check_compatible(run: LoadedRun, dataset, image_size: int | None = None) -> None:
+    """Raise a ``ValueError`` unless ``run.model`` gives one output per class of ``dataset``."""
+    size = image_size or run.image_size or model_input_size(run.model, 64)
+    x = torch.zeros(1, input_channels(run.model), size, size, device=next(run.model.parameters()).device)
+    outputs = predict_proba(run.model, x).shape[1]
+    classes = len(getattr(dataset, "classes", []))
+    if outputs != classes:
+        raise ValueError(f"{run.label()} has {outputs} outputs but {getattr(dataset, 'name', 'the dataset')} has "
+                         f"{classes} classes")
 
 
 # -- the widget explorer --------------------------------------------------------------------------

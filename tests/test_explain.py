@@ -250,6 +250,27 @@ def test_load_run_errors(tmp_path):
         E.load_run(run)
 
 
+def test_run_choices_prefer_the_dataset_and_check_compatible(tmp_path):
+    import os
+
+    specs = {"a": {"model": "resnet18", "dataset": "blobs", "num_classes": 7, "recipe": {"scale": "cpu"}},
+             "b": {"model": "resnet18", "dataset": "other", "num_classes": 6, "recipe": {"scale": "smoke"}}}
+    for k, (name, spec) in enumerate(specs.items()):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "spec.json").write_text(json.dumps(spec))
+        (run / "summary.json").write_text(json.dumps({"spec": spec, "wall_seconds": 1.0}))
+        os.utime(run, (1e9 + k, 1e9 + k))  # "b" is newer
+    assert [f for _, f in E.run_choices(tmp_path)] == [str(tmp_path / "b"), str(tmp_path / "a")]
+    choices = E.run_choices(tmp_path, dataset="blobs")
+    assert choices[0] == ("resnet18 / blobs / cpu / a", str(tmp_path / "a"))
+    assert E.run_choices(tmp_path / "empty") == []
+    six = E.LoadedRun(Structured(num_classes=6), specs["b"], tmp_path / "b")
+    with pytest.raises(ValueError, match="6 outputs but blobs has 7 classes"):
+        E.check_compatible(six, Blobs(), image_size=16)
+    E.check_compatible(E.LoadedRun(Structured(), specs["a"], tmp_path / "a"), Blobs(), image_size=16)
+
+
 # -- explorer -----------------------------------------------------------------------------------
 def test_explorer_updates_views():
     pytest.importorskip("ipywidgets")
