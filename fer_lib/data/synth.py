@@ -118,6 +118,11 @@ class SynthFER(FERDataset):
         self.degrade = degrade
         self.cache = cache
         self._cache: dict[int, RenderResult] = {}
+        # Plain per-sample tuples: a pandas row lookup per render would cost more than the rendering.
+        self._rows = list(
+            zip(*(self.metadata[c].tolist() for c in ("key", "subject", "expression", "intensity", "yaw",
+                                                     "pitch", "roll", "occluder")), strict=True)
+        )  # fmt: skip
         self._subjects: dict[int, Any] = {}
         self.cache_file: Path | None = None
         if cache_dir is not None:
@@ -157,16 +162,25 @@ class SynthFER(FERDataset):
         hit = self._cache.get(index)
         if hit is not None:
             return hit
-        row = self.metadata.iloc[index]
-        rng = np.random.default_rng(_key(self.seed, self.stream, int(row["key"]), 0x5A3F))
-        subject = self._subject(int(row["subject"]))
-        au = expression_coefficients(str(row["expression"]), int(row["intensity"]), rng, subject.resting)
+        key, subject_id, expression, intensity, yaw, pitch, roll, occluder = self._rows[index]
+        rng = np.random.default_rng(_key(self.seed, self.stream, int(key), 0x5A3F))
+        subject = self._subject(int(subject_id))
+        au = expression_coefficients(str(expression), int(intensity), rng, subject.resting)
         out = render_face(
-            subject, au, float(row["yaw"]), float(row["pitch"]), float(row["roll"]), str(row["occluder"]),
-            self.image_size, rng, clutter=self.clutter, degrade=self.degrade,
-        )  # fmt: skip
-        # Depth is stored as float16 (what the caches keep), so a fresh render and a cached one agree.
-        out.depth = out.depth.astype(np.float16).astype(np.float32)
+            subject,
+            au,
+            float(yaw),
+            float(pitch),
+            float(roll),
+            str(occluder),
+            self.image_size,
+            rng,
+            clutter=self.clutter,
+            degrade=self.degrade,
+        )
+        # Depth is kept as float16 (half the memory; 1e-3 resolution on [0, 1]), so a fresh render, the
+        # memory cache and the disk cache agree; extras() hands it out as float32.
+        out.depth = out.depth.astype(np.float16)
         if self.cache:
             self._cache[index] = out
         return out
@@ -182,13 +196,13 @@ class SynthFER(FERDataset):
             self.cache = keep
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """All samples stacked: ``images [N, S, S, 3]`` uint8, ``depth [N, S, S]`` float32,
+        """All samples stacked: ``images [N, S, S, 3]`` uint8, ``depth [N, S, S]`` float32 (float16 values),
         ``landmarks [N, 68, 2]`` float32, ``visibility [N, 68]`` bool, ``targets [N]``."""
         outs = [self.render(i) for i in range(len(self))]
         S = self.image_size
         return {
             "images": np.stack([o.image for o in outs]) if outs else np.zeros((0, S, S, 3), np.uint8),
-            "depth": np.stack([o.depth for o in outs]) if outs else np.zeros((0, S, S), np.float32),
+            "depth": np.stack([o.depth for o in outs]).astype(np.float32) if outs else np.zeros((0, S, S), np.float32),
             "landmarks": np.stack([o.landmarks for o in outs]) if outs else np.zeros((0, 68, 2), np.float32),
             "visibility": np.stack([o.visibility for o in outs]) if outs else np.zeros((0, 68), bool),
             "targets": self.targets.copy(),
@@ -202,7 +216,7 @@ class SynthFER(FERDataset):
 
     def _load_cache(self, path: Path) -> None:
         with np.load(path) as data:
-            images, depth = data["images"], data["depth"].astype(np.float32)
+            images, depth = data["images"], data["depth"].astype(np.float16)
             landmarks, visibility = data["landmarks"], data["visibility"]
         if len(images) != len(self) or images.shape[1] != self.image_size:
             raise ValueError(
@@ -218,7 +232,7 @@ class SynthFER(FERDataset):
 
     def extras(self, index: int) -> dict[str, Any]:
         out = self.render(index)
-        return {"depth": out.depth, "landmarks": out.landmarks, "visibility": out.visibility}
+        return {"depth": out.depth.astype(np.float32), "landmarks": out.landmarks, "visibility": out.visibility}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def _xy_to_thetaphi(x: float, y: float) -> tuple[float, float]:
 
 
 def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    t = np.minimum(np.maximum((x - lo) / (hi - lo), 0.0), 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 
@@ -747,8 +747,8 @@ def _fill_gaps(face: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     if not gap.any():
         return face, z, filled
     r, c = np.nonzero(gap)
-    rr = np.clip(r[:, None] + np.array([-1, -1, -1, 0, 0, 1, 1, 1]), 0, S - 1)
-    cc = np.clip(c[:, None] + np.array([-1, 0, 1, -1, 1, -1, 0, 1]), 0, S - 1)
+    rr = np.minimum(np.maximum(r[:, None] + np.array([-1, -1, -1, 0, 0, 1, 1, 1]), 0), S - 1)
+    cc = np.minimum(np.maximum(c[:, None] + np.array([-1, 0, 1, -1, 1, -1, 0, 1]), 0), S - 1)
     w = filled[rr, cc].astype(np.float32)
     cnt = np.maximum(w.sum(1), 1)
     face[r, c] = (face[rr, cc] * w[..., None]).sum(1) / cnt[:, None]
@@ -1003,7 +1003,7 @@ def render_face(
     if au.any():
         wr = (fm.wrinkles @ au)[gidx]
         col *= (1 - np.minimum(wr, 0.6))[:, None]
-    t = np.float32(np.clip((subject.brow_thickness - BROW_THIN) / (BROW_THICK - BROW_THIN), 0, 1))
+    t = np.float32(min(max((subject.brow_thickness - BROW_THIN) / (BROW_THICK - BROW_THIN), 0.0), 1.0))
     brow = np.minimum(A[:, A_BROW_THIN] * (1 - t) + A[:, A_BROW_THICK] * t, 1)
     col += brow[:, None] * (subject.brow * (1 + 0.3 * A[:, A_STRANDS, None]) - col)
     col += A[:, A_LIP, None] * (subject.lip - col)
@@ -1076,8 +1076,8 @@ def render_face(
     N_all = np.concatenate([Nv @ R.T, np.broadcast_to(R[:, 2], (len(extra), 3)), fm.neck_normals[n_facing]])
     C_all = np.concatenate([col, e_col, n_col[n_facing]])
     K_all = np.concatenate([spec, e_spec, np.full(int(n_facing.sum()), 0.08, np.float32)])
-    ndl = np.clip(N_all @ light, 0, 1)
-    ndh = np.clip(N_all @ halfv, 0, 1)
+    ndl = np.maximum(N_all @ light, 0)  # unit vectors: the dot product never exceeds 1
+    ndh = np.maximum(N_all @ halfv, 0)
     ndh *= ndh
     ndh *= ndh
     ndh *= ndh
@@ -1110,8 +1110,8 @@ def render_face(
     lz = dist - Lr[:, 2]
     lmk = np.stack([(S / 2 + shift[0]) + focal * (Lr[:, 0] - cam[0]) / lz,
                     (S / 2 + shift[1]) - focal * (Lr[:, 1] - cam[1]) / lz], axis=1).astype(np.float32)  # fmt: skip
-    li = np.clip(np.floor(lmk[:, 0]).astype(int), 0, S - 1)
-    lj = np.clip(np.floor(lmk[:, 1]).astype(int), 0, S - 1)
+    li = np.minimum(np.maximum(np.floor(lmk[:, 0]).astype(int), 0), S - 1)
+    lj = np.minimum(np.maximum(np.floor(lmk[:, 1]).astype(int), 0), S - 1)
     inside = (lmk[:, 0] >= 0) & (lmk[:, 0] < S) & (lmk[:, 1] >= 0) & (lmk[:, 1] < S)
     zat = zimg[lj, li]
     # Tolerance: a contour point on the silhouette shares its pixel with nearby nearer skin.
@@ -1120,7 +1120,7 @@ def render_face(
     # -- background, image-space occluders, degradations --
     img = _background(rng, S) if clutter else np.full((S, S, 3), 0.5, dtype=np.float32)
     img = np.where(filled[..., None], face, img)
-    depth = np.where(filled, np.clip((dist - zimg + 1.5) / 3.0, 0.0, 1.0), 0.0).astype(np.float32)
+    depth = np.where(filled, np.minimum(np.maximum((dist - zimg + 1.5) / 3.0, 0.0), 1.0), 0.0).astype(np.float32)
     if occluder in ("hand", "block"):
         mask, colour = _image_occluder(occluder, rng, S, lmk, subject)
         img += mask[..., None] * (colour - img)
@@ -1140,5 +1140,5 @@ def render_face(
         img += pool[start : start + img.size].reshape(img.shape) * np.float32(rng.uniform(0.0, 0.03))
     else:
         img = _blur(img, 0.4 * S / 64)
-    image = (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    image = (np.minimum(np.maximum(img, 0.0), 1.0) * 255.0 + 0.5).astype(np.uint8)
     return RenderResult(image=image, depth=depth, landmarks=lmk, visibility=visible)
