@@ -3,20 +3,24 @@
 Built on pytorch-grad-cam (package ``grad-cam``). Any fer_lib model works:
 
 - :func:`target_layer` picks the layer whose activations are explained: a model's own
-  ``gradcam_target_layer`` attribute (PCNN: the GPN refinement network, as in seed 000's Fig. 12),
-  else the last residual block of a torchvision ResNet (``layer4[-1]``); a module or a dotted
-  layer name (``"layer3"``, ``"layer4.0.conv2"``) overrides it.
+  ``gradcam_target_layer`` attribute (PCNN: ``gpn.tap``, the output of the GPN refinement network,
+  as in seed 000's Fig. 12), else the last residual block of a torchvision ResNet (``layer4[-1]``);
+  a module or a dotted layer name (``"layer3"``, ``"layer4.0.conv2"``) overrides it.
+  :func:`candidate_layers` lists layers for a menu and avoids 1 x 1 maps (a ResNet's ``layer4`` at
+  32 px), which carry no location.
 - :class:`LogitsOnly` turns a model with a structured output (``.logits``, a dict or a tuple) into
   one that returns the plain logits tensor, which pytorch-grad-cam needs.
 - :func:`compute_cams` returns maps ``[B, H, W]`` in ``[0, 1]`` for a batch of normalised images.
-- :func:`overlay`, :func:`cam_grid_figure` and :func:`save_grid` draw them for people;
-  :func:`load_run` rebuilds a model from the run cache (``runs/<model>-<hash>/``).
+- :func:`overlay`, :func:`cam_grid_figure` and :func:`save_grid` draw them for people.
+- :func:`load_run` rebuilds a model from the run cache (``runs/<model>-<hash>/``) or a checkpoint;
+  :func:`run_choices` lists cached runs, :func:`check_compatible` checks one against a dataset.
 - :class:`CamExplorer` is the ipywidgets interface of ``notebooks/explore/gradcam.ipynb``.
 
-Run-cache convention: :func:`load_run` reads these keys of a run's ``spec.json`` (written by
-:func:`fer_lib.engine.train_cached`): ``model`` (registry name), ``model_options`` (dict of
-``create_model`` options, optional), ``num_classes`` (default: ``len(classes)`` if a ``classes``
-list is there, else 7) and ``image_size`` (the input side the model was trained at, optional).
+Run-cache convention (what :func:`fer_lib.experiment.train_and_evaluate` writes): :func:`load_run`
+reads ``model`` (registry name), ``model_options`` (``create_model`` options, optional),
+``num_classes`` (default: ``len(classes)`` if a ``classes`` list is there, else 7) from a run's
+``spec.json``, and the input side from ``image_size`` at its top level, in ``recipe`` or in
+``model_options``.
 """
 
 from __future__ import annotations
