@@ -21,8 +21,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
-
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "explore" / "gradcam.ipynb"
 SCREENSHOT = "gradcam_explorer.png"
@@ -42,6 +40,10 @@ def chromium_path() -> str | None:
         if candidate and Path(candidate).is_file():
             return candidate
     return None
+
+
+NO_CHROMIUM = "no Chromium installed: run scripts/install_browser.sh (Debian's chromium package)"
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(chromium_path() is None, reason=NO_CHROMIUM)]
 
 
 def copy_notebook(source: Path, target: Path, params: dict) -> None:
@@ -130,8 +132,6 @@ def lab(tmp_path):
 
 def test_explorer_overlay_changes_when_the_sample_moves(lab, tmp_path):
     chromium = chromium_path()
-    if chromium is None:
-        pytest.skip("no Chromium installed: run scripts/install_browser.sh (Debian's chromium package)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
     base, token = lab
     t0 = time.monotonic()
