@@ -11,6 +11,7 @@ commit). Runs on one thread (``torch.set_num_threads(1)``): the bars are about a
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import subprocess
@@ -31,7 +32,9 @@ OUT = repo_root() / "results" / "synthfer"
 SUBSETS = (None, "frontal", "occlusion", "pose>30", "pose>45")
 
 
+@functools.cache
 def git_commit() -> str:
+    """The commit checked out when the script started (asked once: others may commit meanwhile)."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=repo_root())
         return out.stdout.strip() or "unknown"
@@ -141,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    git_commit()
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.no_speed:
         speed = measure_speed()

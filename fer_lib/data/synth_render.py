@@ -974,7 +974,6 @@ def render_face(
     head += subject.hair_volume * fm.hair_disp[subject.hair_style][cols]
     head *= scale
     normals = normals.reshape(-1, 3) / scale  # normals transform with the inverse scale
-    normals /= np.sqrt(np.einsum("ij,ij->i", normals, normals))[:, None]
     head = head.reshape(-1, 3)
     extra = (fm.extra + (coef @ fm.basis_extra).reshape(-1, 3)) * scale
     L = extra[-68:]  # landmarks, head frame
@@ -989,10 +988,11 @@ def render_face(
     cam = np.array([mid[0], mid[1], dist], dtype=np.float32)  # camera position, rotated-head frame
     cam_h = R.T @ cam
 
-    facing = np.einsum("ij,ij->i", normals, cam_h - head) > 0
+    facing = np.einsum("ij,ij->i", normals, cam_h - head) > 0  # the sign needs no unit normals
     vis = np.flatnonzero(facing)
     P = head[vis]
     Nv = normals[vis]
+    Nv /= np.sqrt(np.einsum("ij,ij->i", Nv, Nv))[:, None]
     gidx = cols[vis // nl] * nl + vis % nl  # index into the full head grid
     A = fm.attr[gidx]
 
@@ -1005,8 +1005,11 @@ def render_face(
         col *= (1 - np.minimum(wr, 0.6))[:, None]
     t = np.float32(min(max((subject.brow_thickness - BROW_THIN) / (BROW_THICK - BROW_THIN), 0.0), 1.0))
     brow = np.minimum(A[:, A_BROW_THIN] * (1 - t) + A[:, A_BROW_THICK] * t, 1)
-    col += brow[:, None] * (subject.brow * (1 + 0.3 * A[:, A_STRANDS, None]) - col)
-    col += A[:, A_LIP, None] * (subject.lip - col)
+    # Brows, lips and hair cover few points: blend only those (the rest would add exact zeros).
+    i = np.flatnonzero(brow > 0)
+    col[i] += brow[i, None] * (subject.brow * (1 + 0.3 * A[i, A_STRANDS, None]) - col[i])
+    i = np.flatnonzero(A[:, A_LIP] > 0)
+    col[i] += A[i, A_LIP, None] * (subject.lip - col[i])
     col *= 1 - A[:, A_DARK, None]
     eye_pts = np.flatnonzero(A[:, A_EYE] > 0.05)
     if eye_pts.size:
@@ -1026,7 +1029,8 @@ def render_face(
         w = A[eye_pts, A_EYE, None]
         col[eye_pts] = col[eye_pts] * (1 - w) + ecol * w * (1 - A[eye_pts, A_DARK, None])
     hair = A[:, A_HAIR + subject.hair_style]
-    col += hair[:, None] * (subject.hair * (1 + 0.3 * A[:, A_STRANDS, None]) - col)
+    i = np.flatnonzero(hair > 0)
+    col[i] += hair[i, None] * (subject.hair * (1 + 0.3 * A[i, A_STRANDS, None]) - col[i])
     spec = 0.1 + 0.4 * A[:, A_EYE] + 0.25 * A[:, A_LIP] + 0.1 * hair
 
     # -- extras (mouth cavity, teeth) and neck --
