@@ -1,11 +1,15 @@
 """SynthFER quality bars: generation speed, and how hard synth-inthewild is for a briefly trained ResNet-18.
 
     python scripts/synth_difficulty.py --speed-only          # images/s at 64 and 112 px on one core
-    python scripts/synth_difficulty.py --scale cpu --epochs 4
+    python scripts/synth_difficulty.py --scale cpu --epochs 3 6   # one ResNet-18 per epoch budget
 
 Writes ``results/synthfer/speed.csv`` and ``results/synthfer/difficulty.csv`` (accuracy overall and on
-the frontal / occlusion / pose>30 / pose>45 test subsets, with scale, seed, wall seconds and the git
-commit). Runs on one thread (``torch.set_num_threads(1)``): the bars are about a CPU, not a GPU.
+the frontal / occlusion / pose>30 / pose>45 test subsets, with scale, seed, epochs, wall seconds, the
+generator version and the git commit). Several ``--epochs`` budgets train one fresh model each on the
+same generated data, and ``difficulty.csv`` is rewritten after each budget with every row of this
+invocation (so the file always holds exactly what one run of this script produced; never merge
+rows from several runs by hand). Runs on one thread (``torch.set_num_threads(1)``): the bars are
+about a CPU, not a GPU.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from fer_lib.data import load_dataset  # noqa: E402
+from fer_lib.data.synth import GENERATOR_VERSION  # noqa: E402
 from fer_lib.data.transforms import build_transform  # noqa: E402
 from fer_lib.io import atomic_write_text, repo_root  # noqa: E402
 
@@ -65,6 +70,7 @@ def measure_speed(sizes=(64, 112), n: int = 300, seed: int = 0) -> pd.DataFrame:
                 "images_per_s_wall": round(count / wall, 1),
                 "load_average_1min": round(os.getloadavg()[0], 2),
                 "cpu": platform.processor() or platform.machine(),
+                "generator_version": GENERATOR_VERSION,
                 "git_commit": git_commit(),
             }
         )
@@ -72,10 +78,24 @@ def measure_speed(sizes=(64, 112), n: int = 300, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def difficulty(scale: str, seed: int, epochs: int, image_size: int, batch_size: int, lr: float) -> pd.DataFrame:
+def difficulty(
+    scale: str,
+    seed: int,
+    epochs: int | list[int],
+    image_size: int,
+    batch_size: int,
+    lr: float,
+    on_budget=None,
+) -> pd.DataFrame:
+    """Train one fresh ResNet-18 per epoch budget in ``epochs`` on the same generated data and test it.
+
+    ``on_budget(table)`` (if given) is called after each budget with all rows so far, so a long
+    invocation leaves its finished budgets on disk even if it is stopped later.
+    """
     from fer_lib.engine import TrainConfig, evaluate, fit
     from fer_lib.models import create_model
 
+    budgets = [epochs] if isinstance(epochs, int) else list(epochs)
     start = time.perf_counter()
     train = load_dataset(
         "synth-inthewild", split="train", scale=scale, seed=seed, image_size=image_size,
@@ -94,40 +114,45 @@ def difficulty(scale: str, seed: int, epochs: int, image_size: int, batch_size: 
     gen_seconds = time.perf_counter() - gen0
     print(f"generated {len(train)} + {len(tests[None])} images in {gen_seconds:.1f} s", flush=True)
 
-    torch.manual_seed(seed)
-    model = create_model("resnet18", num_classes=len(train.classes))
-    cfg = TrainConfig(
-        epochs=epochs, batch_size=batch_size, lr=lr, optimizer="sgd", scheduler="onecycle", seed=seed,
-        weight_decay=5e-4, amp=False, progress=False,
-    )  # fmt: skip
-    t0 = time.perf_counter()
-    result = fit(model, train, cfg)
-    train_seconds = time.perf_counter() - t0
-    print(result.history.to_string(), flush=True)
     rows = []
-    for s, ds in tests.items():
-        res = evaluate(model, ds, batch_size=256)
-        rows.append(
-            {
-                "dataset": "synth-inthewild",
-                "subset": s or "all",
-                "n": len(ds),
-                "accuracy": round(float(res["accuracy"]), 2),  # percent
-                "chance": round(100 / len(train.classes), 2),
-                "model": "resnet18 (random init)",
-                "scale": scale,
-                "seed": seed,
-                "image_size": image_size,
-                "epochs": epochs,
-                "train_images": len(train),
-                "generation_seconds": round(gen_seconds, 1),
-                "train_seconds": round(train_seconds, 1),
-                "wall_seconds": round(time.perf_counter() - start, 1),
-                "threads": torch.get_num_threads(),
-                "git_commit": git_commit(),
-            }
-        )
-        print(rows[-1], flush=True)
+    for n_epochs in budgets:
+        run0 = time.perf_counter()
+        torch.manual_seed(seed)
+        model = create_model("resnet18", num_classes=len(train.classes))
+        cfg = TrainConfig(
+            epochs=n_epochs, batch_size=batch_size, lr=lr, optimizer="sgd", scheduler="onecycle", seed=seed,
+            weight_decay=5e-4, amp=False, progress=False,
+        )  # fmt: skip
+        result = fit(model, train, cfg)
+        train_seconds = time.perf_counter() - run0
+        print(result.history.to_string(), flush=True)
+        for s, ds in tests.items():
+            res = evaluate(model, ds, batch_size=256)
+            rows.append(
+                {
+                    "dataset": "synth-inthewild",
+                    "subset": s or "all",
+                    "n": len(ds),
+                    "accuracy": round(float(res["accuracy"]), 2),  # percent
+                    "chance": round(100 / len(train.classes), 2),
+                    "model": "resnet18 (random init)",
+                    "scale": scale,
+                    "seed": seed,
+                    "image_size": image_size,
+                    "epochs": n_epochs,
+                    "train_images": len(train),
+                    "generation_seconds": round(gen_seconds, 1),
+                    "train_seconds": round(train_seconds, 1),
+                    "run_seconds": round(time.perf_counter() - run0, 1),  # this budget: train + test
+                    "wall_seconds": round(time.perf_counter() - start, 1),  # since the invocation started
+                    "threads": torch.get_num_threads(),
+                    "generator_version": GENERATOR_VERSION,
+                    "git_commit": git_commit(),
+                }
+            )
+            print(rows[-1], flush=True)
+        if on_budget is not None:
+            on_budget(pd.DataFrame(rows))
     return pd.DataFrame(rows)
 
 
@@ -135,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="cpu", choices=("smoke", "cpu", "paper"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, nargs="+", default=[4], help="one or more epoch budgets")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
@@ -150,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         speed = measure_speed()
         atomic_write_text(args.out / "speed.csv", speed.to_csv(index=False))
     if not args.speed_only:
-        table = difficulty(args.scale, args.seed, args.epochs, args.image_size, args.batch_size, args.lr)
-        atomic_write_text(args.out / "difficulty.csv", table.to_csv(index=False))
+        # Rewritten after every budget with all rows of this invocation (see the module docstring).
+        difficulty(
+            args.scale, args.seed, args.epochs, args.image_size, args.batch_size, args.lr,
+            on_budget=lambda table: atomic_write_text(args.out / "difficulty.csv", table.to_csv(index=False)),
+        )  # fmt: skip
     return 0
 
 
