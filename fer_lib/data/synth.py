@@ -52,7 +52,7 @@ from fer_lib.io import atomic_path
 from fer_lib.scales import check_scale
 
 #: Bump when the renderer's output changes, so on-disk caches of older renders are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 PROTOCOLS = ("synth-inthewild", "synth-multiview", "synth-rgbd")
 _PROTOCOL_CODE = {"synth-inthewild": 1, "synth-multiview": 2, "synth-rgbd": 3}

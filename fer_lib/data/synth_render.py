@@ -56,6 +56,24 @@ EXPRESSION_AUS: dict[str, dict[str, float]] = {
     "contempt": {"AU12L": 0.9, "AU14L": 0.9},
 }
 
+#: The classes each expression is most often confused with (shared AUs: AU1/2/5/26 in surprise and fear,
+#: AU4/7 and AU9/15 across anger, disgust and sadness, AU12/14 in happiness and contempt). Weak samples
+#: borrow part of a neighbour's prototype, so low intensities overlap across these pairs.
+EXPRESSION_NEIGHBOURS: dict[str, tuple[str, ...]] = {
+    "neutral": (),
+    "happiness": ("contempt",),
+    "sadness": ("fear", "disgust", "anger"),
+    "surprise": ("fear",),
+    "fear": ("surprise", "sadness"),
+    "disgust": ("anger", "sadness"),
+    "anger": ("disgust", "sadness"),
+    "contempt": ("happiness", "disgust"),
+}
+#: Per intensity (index 0..4): the largest share of a neighbour's prototype a sample borrows, and how much
+#: the random AU noise grows. Intensity 4 borrows nothing, so apexes stay clearly recognisable.
+BORROW_SHARE = (0.0, 1.0, 0.55, 0.2, 0.0)
+NOISE_GAIN = (1.0, 2.0, 1.5, 1.1, 1.0)
+
 OCCLUDERS: tuple[str, ...] = ("none", "sunglasses", "mask", "hand", "hair", "scarf", "block")
 
 # iBUG 68-point layout, neutral canonical (x, y). Index order: jaw 0-16 (viewer's left to right),
@@ -645,8 +663,11 @@ def expression_coefficients(
 ) -> np.ndarray:
     """AU activations ``[N_AU]`` of ``expression`` at BU-3DFE-like ``intensity`` (1..4; 0 for neutral).
 
-    Activation = peak * level * lognormal jitter; unrelated AUs fire weakly at random, and the
-    subject's resting face is added, so weak samples of neighbouring classes overlap.
+    Activation = peak * level * lognormal jitter; unrelated AUs fire weakly at random (more so at low
+    intensity), weak samples borrow a random share of a neighbouring class's prototype
+    (``EXPRESSION_NEIGHBOURS``, ``BORROW_SHARE``), and the subject's resting face is added, so weak
+    samples of neighbouring classes overlap while intensity-4 samples stay clean. ``jitter=0`` gives the
+    bare prototype scaled by the (still randomly drawn) level.
     """
     if expression not in EXPRESSION_AUS:
         raise ValueError(f"unknown expression {expression!r}; expected one of {sorted(EXPRESSION_AUS)}")
@@ -657,8 +678,15 @@ def expression_coefficients(
         proto = {k.replace("L", "R"): v for k, v in proto.items()}
     for au, peak in proto.items():
         a[AU_INDEX[au]] = peak * level**0.85 * np.exp(rng.normal(0.0, 0.22 * jitter))
+    step = int(np.clip(intensity, 0, 4))
     spurious = rng.random(N_AU) < 0.3
-    a += spurious * np.abs(rng.normal(0.0, 0.1 * jitter, N_AU))
+    a += spurious * np.abs(rng.normal(0.0, 0.1 * jitter * NOISE_GAIN[step], N_AU))
+    neighbours = EXPRESSION_NEIGHBOURS[expression]
+    if jitter > 0 and neighbours and BORROW_SHARE[step] > 0:
+        other = neighbours[int(rng.integers(0, len(neighbours)))]
+        share = BORROW_SHARE[step] * jitter * rng.uniform(0.0, 1.0)
+        for au, peak in EXPRESSION_AUS[other].items():
+            a[AU_INDEX[au]] += share * peak * level**0.85
     if resting is not None:
         a += resting
     return np.clip(a, 0.0, 1.3).astype(np.float32)

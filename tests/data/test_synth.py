@@ -207,6 +207,35 @@ def test_expression_prototypes_cover_the_canonical_classes():
         expression_coefficients("joy", 2, rng)
 
 
+def _centroid_probe(intensity: int, n: int = 280) -> float:
+    """Accuracy of a nearest-centroid classifier on AU vectors at one intensity (neutral included),
+    fitted on one seed's subjects and tested on another's."""
+    classes = sorted(EXPRESSION_AUS)
+
+    def draw(seed: int) -> tuple[np.ndarray, np.ndarray]:
+        x, y = [], []
+        for k in range(n):
+            expression = classes[k % len(classes)]
+            level = 0 if expression == "neutral" else intensity
+            rng = np.random.default_rng([seed, k])
+            x.append(expression_coefficients(expression, level, rng, sample_subject(seed, k).resting))
+            y.append(k % len(classes))
+        return np.stack(x), np.array(y)
+
+    x, y = draw(0)
+    xt, yt = draw(1)
+    centroids = np.stack([x[y == c].mean(0) for c in range(len(classes))])
+    pred = ((xt[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
+    return float((pred == yt).mean())
+
+
+def test_weak_expressions_overlap_and_apexes_stay_recognisable():
+    # Intensity-1 samples borrow AUs of neighbouring classes: an AU-level probe must not separate them
+    # (measured 0.82 here; without borrowing it was 0.975), while apexes stay near-perfectly separable.
+    assert _centroid_probe(1) < 0.9
+    assert _centroid_probe(4) >= 0.97
+
+
 def test_disk_cache_round_trip(tmp_path):
     a = load_dataset("synth-rgbd", split="test", scale="smoke", image_size=32, cache_dir=tmp_path)
     files = list(tmp_path.glob("synth-rgbd-*.npz"))
