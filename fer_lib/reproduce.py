@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from fer_lib.io import repo_root, results_root
+from fer_lib.io import repo_root, results_root, runs_root
 from fer_lib.scales import SCALES
 
 
@@ -56,7 +56,13 @@ def run_table(
     import papermill as pm
 
     source = find_notebook(paper, table)
-    out_dir = Path(output_dir) if output_dir else results_root() / paper
+    if output_dir:
+        out_dir = Path(output_dir)
+    elif scale == "smoke":
+        # Smoke runs prove the code path; they never overwrite committed results.
+        out_dir = runs_root() / "smoke-results" / paper
+    else:
+        out_dir = results_root() / paper
     out_dir.mkdir(parents=True, exist_ok=True)
     params: dict = {"output_dir": str(out_dir.resolve())}
     if data_root:

@@ -58,3 +58,12 @@ def test_unknown_table_names_the_available_ones(tiny_notebooks):
     with pytest.raises(FileNotFoundError, match="pcnn/ii"):
         reproduce.find_notebook("pcnn", "xi")
     assert [(p, t) for p, t, _ in reproduce.list_table_notebooks()] == [("pcnn", "ii")]
+
+
+@pytest.mark.slow
+def test_smoke_runs_default_to_the_run_folder_not_results(tiny_notebooks, tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("FER_RESULTS_DIR", str(tmp_path / "results"))
+    executed = reproduce.run_table("pcnn", "ii", scale="smoke")
+    assert executed.parent == tmp_path / "runs" / "smoke-results" / "pcnn"
+    assert not (tmp_path / "results").exists()
