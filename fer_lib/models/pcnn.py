@@ -486,36 +486,8 @@ class PlainLogits(nn.Module):
         return out.logits if hasattr(out, "logits") else out
 
 
-@register_model("pcnn")
-def pcnn(
-    num_classes: int = 7,
-    image_size: int = 224,
-    crop_strategy: str = "sense_organs",
-    crop_seed: int = 0,
-    use_lfsieb: bool = True,
-    use_mdim: bool = True,
-    use_lpn: bool = True,
-    stn_identity_init: bool = True,
-    share_refinement: bool = True,
-    pool: str = "avg",
-    pretrained_path: str | os.PathLike | None = None,
-    in_chans: int = 3,
-) -> PCNN:
-    """PCNN (seed 000): 3.69 GMACs and 25.9 M parameters at 224 px with 7 classes. See :class:`PCNN`."""
-    return PCNN(
-        num_classes=num_classes,
-        image_size=image_size,
-        crop_strategy=crop_strategy,
-        crop_seed=crop_seed,
-        use_lfsieb=use_lfsieb,
-        use_mdim=use_mdim,
-        use_lpn=use_lpn,
-        stn_identity_init=stn_identity_init,
-        share_refinement=share_refinement,
-        pool=pool,
-        pretrained_path=pretrained_path,
-        in_chans=in_chans,
-    )
+# The class itself is the registry builder: its constructor is the option list create_model checks.
+pcnn = register_model("pcnn")(PCNN)
 
 
 # --------------------------------------------------------------------------------------------------
