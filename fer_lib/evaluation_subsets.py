@@ -211,7 +211,7 @@ def fold_rows(
                 out = train_and_evaluate(model_name, recipe, train_set, {"test": test_set}, seed=seed,
                                          model_options=(model_options or {}).get(model_name),
                                          loss_fn=model_loss(model_name), dataset_name=dataset,
-                                         spec_extra={"fold": fold, "dataset_options": opts})
+                                         dataset_options=opts, spec_extra={"fold": fold})
                 test = out.metrics["test"]
                 cached = " (loaded from the run cache)" if out.from_cache else ""
                 print(f"{model_name} seed {seed} fold {fold}/{num_folds}: {test['accuracy']:.2f}% on "

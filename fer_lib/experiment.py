@@ -111,23 +111,30 @@ def train_and_evaluate(
     loss_fn: Callable | None = None,
     spec_extra: Mapping[str, Any] | None = None,
     dataset_name: str | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Train ``create_model(model_name, **model_options)`` with ``recipe`` and ``seed`` (or load the
     cached run with the same specification) and evaluate it on every test set.
 
-    The run cache key covers the model and its options, the dataset and its size, the recipe, the
-    seed and ``spec_extra`` (anything else that changes the weights, e.g. loss weights).
+    The run cache key covers the model and its options, the dataset, its loader options and its size,
+    the recipe, the loss (:func:`fer_lib.losses.loss_identity`), the seed and ``spec_extra`` (anything
+    else that changes the weights, e.g. a fold). Every table that trains the same model the same way
+    therefore shares one run.
     """
+    from fer_lib.losses import loss_identity, loss_weight_sum
+
     model_options = dict(model_options or {})
     num_classes = len(train_set.classes)
     if "image_size" in model_options_of(model_name):
         model_options.setdefault("image_size", recipe.image_size)
     spec = {
         "model": model_name, "model_options": model_options, "num_classes": num_classes,
-        "dataset": dataset_name or getattr(train_set, "name", "dataset"), "train_size": len(train_set),
-        "classes": list(train_set.classes), "recipe": recipe.identity(), "seed": seed, **dict(spec_extra or {}),
+        "dataset": dataset_name or getattr(train_set, "name", "dataset"),
+        "dataset_options": dict(dataset_options or {}), "train_size": len(train_set),
+        "classes": list(train_set.classes), "recipe": recipe.identity(), "loss": loss_identity(loss_fn),
+        "seed": seed, **dict(spec_extra or {}),
     }
-    cfg = dataclasses.replace(recipe.train, seed=seed)
+    cfg = dataclasses.replace(recipe.train, seed=seed, lr=recipe.lr_for(loss_weight_sum(loss_fn)))
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     model, result = train_cached(spec, lambda: create_model(model_name, num_classes=num_classes, **model_options),
@@ -254,8 +261,7 @@ def variant_rows(
                 loss = preset.loss() if preset.model == "pcnn" else None
                 out = train_and_evaluate(preset.model, recipe, train_set, {"test": test_set}, seed=seed,
                                          model_options=options, loss_fn=loss, dataset_name=dataset,
-                                         spec_extra={"loss": {"alpha": preset.alpha, "beta": preset.beta},
-                                                     "dataset_options": opts})
+                                         dataset_options=opts)
                 cached = " (cached)" if out.from_cache else ""
                 print(f"[{column}: {dataset}] {paper_row} seed {seed}: {out.metrics['test']['accuracy']:.2f}%"
                       f" in {out.wall_seconds:.0f} s{cached}")

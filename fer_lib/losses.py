@@ -95,6 +95,10 @@ class CrossEntropy(nn.Module):
         logits, _ = split_output(output)
         return cross_entropy(logits, target, self.label_smoothing)
 
+    def identity(self) -> dict[str, Any]:
+        """What determines this loss (for run-cache keys)."""
+        return {"name": "ce", "label_smoothing": self.label_smoothing}
+
 
 @register_loss("label_smoothing_ce")
 def label_smoothing_ce(smoothing: float = 0.1) -> CrossEntropy:
@@ -140,8 +144,36 @@ class FacialSemanticLoss(nn.Module):
             loss = loss + self.beta * cross_entropy(local, target, self.label_smoothing)
         return loss
 
+    @property
+    def weight_sum(self) -> float:
+        """``alpha + beta``: how much larger than one CE term this loss (and its gradients) can be."""
+        return self.alpha + self.beta
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this loss (for run-cache keys)."""
+        return {"name": "facial_semantic", "alpha": self.alpha, "beta": self.beta,
+                "label_smoothing": self.label_smoothing}
+
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, label_smoothing={self.label_smoothing}"
+
+
+def loss_identity(loss_fn: Callable | None) -> dict[str, Any]:
+    """A JSON-able description of ``loss_fn`` for run-cache keys: ``None`` is plain CE; losses with an
+    ``identity()`` method describe themselves; anything else is named by its class or function name, so two
+    different custom losses never share a cached run silently unless they share a name."""
+    if loss_fn is None:
+        return CrossEntropy().identity()
+    if hasattr(loss_fn, "identity"):
+        return dict(loss_fn.identity())
+    if isinstance(loss_fn, nn.Module):
+        return {"name": type(loss_fn).__qualname__, "repr": loss_fn.extra_repr()}
+    return {"name": getattr(loss_fn, "__qualname__", type(loss_fn).__qualname__)}
+
+
+def loss_weight_sum(loss_fn: Callable | None) -> float:
+    """The sum of a weighted loss's term weights (``alpha + beta`` for PCNN's loss), 1 for plain losses."""
+    return float(getattr(loss_fn, "weight_sum", 1.0)) if loss_fn is not None else 1.0
 
 
 __all__ = [
@@ -151,6 +183,8 @@ __all__ = [
     "cross_entropy",
     "label_smoothing_ce",
     "list_losses",
+    "loss_identity",
+    "loss_weight_sum",
     "register_loss",
     "split_output",
 ]

@@ -51,7 +51,7 @@ def balance_sweep(
             out = train_and_evaluate("pcnn", recipe, train_set, {"test": test_set}, seed=seed,
                                      model_options=dict(model_options or {}),
                                      loss_fn=FacialSemanticLoss(alpha=alpha, beta=beta), dataset_name=dataset,
-                                     spec_extra={"loss": {"alpha": alpha, "beta": beta}, "dataset_options": opts})
+                                     dataset_options=opts)
             test = out.metrics["test"]
             low, high = bootstrap_ci(test["targets"], test["predictions"])
             cached = " (cached)" if out.from_cache else ""

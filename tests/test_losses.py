@@ -142,3 +142,19 @@ def test_register_loss_is_extensible(batch) -> None:
 def test_split_output_rejects_unknown_outputs() -> None:
     with pytest.raises(TypeError, match="logits"):
         split_output({"logits": torch.zeros(1, 7)})
+
+
+def test_loss_identity_and_weight_sum() -> None:
+    from fer_lib.losses import CrossEntropy, FacialSemanticLoss, loss_identity, loss_weight_sum
+
+    assert loss_identity(None) == loss_identity(CrossEntropy()) == {"name": "ce", "label_smoothing": 0.0}
+    bp, cbp = FacialSemanticLoss(12, 8), FacialSemanticLoss(10, 10)
+    assert loss_identity(bp) != loss_identity(cbp)
+    assert loss_identity(bp) == {"name": "facial_semantic", "alpha": 12.0, "beta": 8.0, "label_smoothing": 0.0}
+    assert loss_weight_sum(bp) == loss_weight_sum(cbp) == 20.0
+    assert loss_weight_sum(None) == loss_weight_sum(CrossEntropy()) == 1.0
+
+    def focal(output, target):
+        return output.sum()
+
+    assert loss_identity(focal)["name"].endswith("focal")

@@ -23,3 +23,11 @@ def test_overrides_and_errors():
         get_recipe("resnet", "tiny")
     with pytest.raises(ValueError, match="recipe option"):
         get_recipe("resnet", "cpu", colour="red")
+
+
+def test_lr_per_loss_weight_only_below_the_paper_scale():
+    assert get_recipe("pcnn", "paper").lr_for(20.0) == 0.01  # the paper's lr, as published
+    cpu = get_recipe("pcnn", "cpu")
+    assert cpu.lr_per_loss_weight and cpu.lr_for(20.0) == pytest.approx(cpu.train.lr / 20)
+    assert cpu.lr_for(1.0) == cpu.train.lr
+    assert "alpha + beta" in cpu.describe()

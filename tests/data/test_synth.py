@@ -48,7 +48,17 @@ def test_metadata_values():
     assert ((meta["intensity"] == 0) == (meta["expression"] == "neutral")).all()
     assert meta["intensity"].between(0, 4).all() and meta["yaw"].abs().max() <= 60
     assert set(meta["occluder"]) <= {"none", "sunglasses", "mask", "hand", "hair", "scarf", "block"}
-    assert (meta["occluder"] == "none").mean() == pytest.approx(0.7, abs=0.12)
+    assert (meta["occluder"] == "none").mean() == pytest.approx(0.75, abs=0.12)
+
+
+def test_intensity_weights():
+    meta = load_dataset("synth-inthewild", split="train", scale="cpu").metadata
+    levels = meta.loc[meta["expression"] != "neutral", "intensity"].value_counts(normalize=True).sort_index()
+    assert list(levels.index) == [1, 2, 3, 4] and levels.to_numpy() == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=0.03)
+    apex = load_dataset("synth-inthewild", split="train", scale="smoke", intensity_weights=(0, 0, 0, 1)).metadata
+    assert set(apex.loc[apex["expression"] != "neutral", "intensity"]) == {4}
+    with pytest.raises(ValueError, match="intensity_weights"):
+        load_dataset("synth-inthewild", split="train", scale="smoke", intensity_weights=(1, 1))
 
 
 def test_getitem_pil_and_transform_interface():
