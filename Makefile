@@ -27,7 +27,8 @@ help:
 	@echo "make test                  unit tests + every notebook under nbval at the smoke scale"
 	@echo "make reproduce PAPER=pcnn TABLE=ii [SCALE=smoke|cpu|paper] [DATASET=..] [DATA_ROOT=..] [SEEDS=0,1,2]"
 	@echo "make reproduce-table-ii    short form for PCNN's tables (any id: reproduce-table-v ...)"
-	@echo "make reproduce-all         every table, then the report"
+	@echo "make reproduce-figure-10   short form for PCNN's figures (10, 11, 12)"
+	@echo "make reproduce-all         every table and figure, then the report"
 	@echo "make report                rebuild results/REPORT.md"
 	@echo "make lab                   JupyterLab on the notebooks"
 	@echo "make bench                 training/latency benchmark of every model vs ResNet-18 -> results/bench.csv"
@@ -62,6 +63,9 @@ reproduce: setup
 
 reproduce-table-%: setup
 	$(PY) -m fer_lib.reproduce run --paper $(PAPER) --table $* $(REPRO_ARGS)
+
+reproduce-figure-%: setup
+	$(PY) -m fer_lib.reproduce run --paper $(PAPER) --table figure_$* $(REPRO_ARGS)
 
 reproduce-all: setup
 	$(PY) -m fer_lib.reproduce all $(REPRO_ARGS)

@@ -25,19 +25,28 @@ def notebooks_root() -> Path:
     return repo_root() / "notebooks"
 
 
+def _stem(table: str) -> str:
+    """The notebook stem of a table id (``ii`` -> ``table_ii``) or a figure id (``figure_10``)."""
+    table = table.lower()
+    return table if table.startswith("figure_") else f"table_{table}"
+
+
 def list_table_notebooks() -> list[tuple[str, str, Path]]:
-    """``(paper, table_id, path)`` for every ``notebooks/<paper>/table_<id>.ipynb``."""
+    """``(paper, id, path)`` for every ``notebooks/<paper>/table_<id>.ipynb`` (id ``ii``), then every
+    ``figure_<n>.ipynb`` (id ``figure_<n>``): figures come last because they reuse the tables' runs."""
     out = []
     for path in sorted(notebooks_root().glob("*/table_*.ipynb")):
         out.append((path.parent.name, path.stem.removeprefix("table_"), path))
+    for path in sorted(notebooks_root().glob("*/figure_*.ipynb"), key=lambda p: (p.parent.name, len(p.stem), p.stem)):
+        out.append((path.parent.name, path.stem, path))
     return out
 
 
 def find_notebook(paper: str, table: str) -> Path:
-    path = notebooks_root() / paper / f"table_{table.lower()}.ipynb"
+    path = notebooks_root() / paper / f"{_stem(table)}.ipynb"
     if not path.is_file():
         known = ", ".join(f"{p}/{t}" for p, t, _ in list_table_notebooks()) or "none"
-        raise FileNotFoundError(f"no notebook {path}; available tables: {known}")
+        raise FileNotFoundError(f"no notebook {path}; available tables and figures: {known}")
     return path
 
 
@@ -93,8 +102,8 @@ def run_table(
         raise
     os.replace(partial, executed)
     print(f"done in {time.perf_counter() - t0:.0f} s: results in {out_dir}", flush=True)
-    for suffix in ("csv", "md"):
-        table_file = out_dir / f"table_{table.lower()}.{suffix}"
+    for suffix in ("csv", "md", "png"):
+        table_file = out_dir / f"{_stem(table)}.{suffix}"
         if table_file.is_file():
             print(f"  {table_file}")
     return executed
@@ -104,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_lib.reproduce", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the table notebooks")
+    sub.add_parser("list", help="list the table and figure notebooks")
     for name in ("run", "all"):
         p = sub.add_parser(name, help="execute one table" if name == "run" else "execute every table")
         if name == "run":
             p.add_argument("--paper", required=True)
-            p.add_argument("--table", required=True)
+            p.add_argument("--table", required=True, help="a table id (ii) or a figure id (figure_10)")
         p.add_argument("--scale", choices=SCALES, default=None)
         p.add_argument("--dataset", default=None)
         p.add_argument("--data-root", default=None)

@@ -309,6 +309,15 @@ def build_report(root: str | os.PathLike | None = None, output: str | os.PathLik
             value = _fmt(r.value) + (f" ± {_fmt(r.std)}" if int(r.n_seeds) > 1 else "")
             lines.append(f"| {r.row} | {r.column} | {_fmt(r.paper_value)} | {value} | {_fmt(r.delta)} |")
         lines.append("")
+    figures = sorted(root.glob("*/figure_*.png"), key=lambda p: (p.parent.name, len(p.stem), p.stem))
+    if figures:
+        lines += ["## Figures", ""]
+        for fig in figures:
+            number = fig.stem.removeprefix("figure_")
+            data = fig.with_suffix(".csv")
+            link = f" — [data]({fig.parent.name}/{data.name})" if data.is_file() else ""
+            lines += [f"### {fig.parent.name.upper()} — Fig. {number}{link}", "",
+                      f"![{fig.parent.name} Fig. {number}]({fig.parent.name}/{fig.name})", ""]
     out = Path(output) if output else root / "REPORT.md"
     atomic_write_text(out, "\n".join(lines).rstrip() + "\n")
     return out

@@ -29,6 +29,7 @@ def tiny_notebooks(tmp_path, monkeypatch):
     folder = tmp_path / "notebooks" / "pcnn"
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / "table_ii.ipynb")
+    nbformat.write(nb, folder / "figure_10.ipynb")
     monkeypatch.setattr(reproduce, "notebooks_root", lambda: tmp_path / "notebooks")
     return tmp_path
 
@@ -57,7 +58,8 @@ def test_run_table_writes_results_and_keeps_them_on_failure(tiny_notebooks):
 def test_unknown_table_names_the_available_ones(tiny_notebooks):
     with pytest.raises(FileNotFoundError, match="pcnn/ii"):
         reproduce.find_notebook("pcnn", "xi")
-    assert [(p, t) for p, t, _ in reproduce.list_table_notebooks()] == [("pcnn", "ii")]
+    assert [(p, t) for p, t, _ in reproduce.list_table_notebooks()] == [("pcnn", "ii"), ("pcnn", "figure_10")]
+    assert reproduce.find_notebook("pcnn", "figure_10").name == "figure_10.ipynb"
 
 
 @pytest.mark.slow

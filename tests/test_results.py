@@ -49,6 +49,11 @@ def test_report_gathers_tables(tmp_path):
     text = report.read_text()
     assert "PCNN — Table II" in text and "73.15" in text and "70.00" in text
     assert len(load_results(tmp_path)) == 1
+    assert "## Figures" not in text
+    (tmp_path / "pcnn" / "figure_10.png").write_bytes(b"png")
+    (tmp_path / "pcnn" / "figure_10.csv").write_text("alpha,beta\n")
+    text = build_report(tmp_path).read_text()
+    assert "PCNN — Fig. 10 — [data](pcnn/figure_10.csv)" in text and "(pcnn/figure_10.png)" in text
 
 
 def test_bad_parameters_are_rejected(tmp_path):
