@@ -789,13 +789,14 @@ def _fill_gaps(face: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     filled = z > 0
     S = filled.shape[0]
 
+    pad = np.zeros((S + 2, S + 2), dtype=bool)  # outside the image counts as unset
+
     def dilate(a: np.ndarray) -> np.ndarray:
-        d = a.copy()
-        d[1:] |= a[:-1]
-        d[:-1] |= a[1:]
-        e = d.copy()
-        e[:, 1:] |= d[:, :-1]
-        e[:, :-1] |= d[:, 1:]
+        pad[1:-1, 1:-1] = a
+        d = pad[:-2] | pad[1:-1]
+        d |= pad[2:]
+        e = d[:, :-2] | d[:, 1:-1]
+        e |= d[:, 2:]
         return e
 
     closed = ~dilate(~dilate(filled))
@@ -1288,7 +1289,12 @@ def render_face(
         gain = rng.uniform(0.8, 1.15) * (1 + rng.uniform(-0.05, 0.05, 3))
         contrast = rng.uniform(0.8, 1.2)
         mean = float(img.mean())
-        img = (img * gain.astype(np.float32) - mean) * np.float32(contrast) + np.float32(mean)
+        # In place (img is this call's own array), channel by channel: the same float32 steps as
+        # (img * gain - mean) * contrast + mean with fresh arrays.
+        _mul_xyz(img, gain.astype(np.float32), out=img)
+        img -= mean
+        img *= np.float32(contrast)
+        img += np.float32(mean)
         if rng.random() < 0.1:
             img = np.repeat(img @ np.array([0.299, 0.587, 0.114], dtype=np.float32), 3).reshape(S, S, 3)
         img = _blur(img, (rng.uniform(0.0, 1.0) if rng.random() < 0.6 else 0.4) * S / 64)
