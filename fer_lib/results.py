@@ -34,12 +34,15 @@ RESULT_COLUMNS: tuple[str, ...] = (
 
 @functools.cache
 def git_commit() -> str:
-    """The checkout's commit (``+dirty`` when the tree has uncommitted changes), or ``unknown``."""
+    """The checkout's commit (``+dirty`` when the code has uncommitted changes), or ``unknown``.
+
+    Changes under ``results/`` do not count: regenerating results is what a reproduction does."""
     root = repo_root()
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results"], cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
