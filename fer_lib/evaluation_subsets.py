@@ -94,13 +94,14 @@ def train_model(
     model_options: Mapping[str, Any] | None = None,
     recipe_overrides: Mapping[str, Any] | None = None,
 ) -> tuple[Recipe, list[RunOutcome]]:
-    """Train ``model_name`` on ``dataset`` for every seed of ``run`` as
-    :func:`fer_lib.experiment.accuracy_rows` does (same splits, recipe, loss and run-cache key, so a
+    """Train ``model_name`` on ``dataset`` for every seed of ``run`` (the loop behind
+    :func:`fer_lib.experiment.accuracy_rows`: same splits, recipe, loss and run-cache key, so a
     model trained by a table notebook is loaded, not retrained) and evaluate it on the test split
     (``metrics["test"]``) and on every ``extra_tests`` entry (``{metrics key: (dataset, loader
     options)}``, loaded with the same recipe). Returns the recipe and one outcome per seed.
     """
     recipe = get_recipe(recipe_family(model_name), run.scale, run.device, **dict(recipe_overrides or {}))
+    print(recipe.describe())
     test_set = load_split(dataset, test_split, recipe, run.data_root, train=False, seed=0)
     extra = {key: load_split(name, "test", recipe, run.data_root, train=False, seed=0, **dict(opts))
              for key, (name, opts) in (extra_tests or {}).items()}

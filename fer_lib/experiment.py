@@ -99,6 +99,7 @@ class RunOutcome:
     from_cache: bool
     wall_seconds: float
     classes: list[str] = dataclasses.field(default_factory=list)
+    train_size: int = 0
 
 
 def train_and_evaluate(
@@ -142,7 +143,7 @@ def train_and_evaluate(
     metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
                for name, ds in test_sets.items()}
     return RunOutcome(model, metrics, result.history, result.run_dir, result.from_cache,
-                      time.perf_counter() - t0, list(train_set.classes))
+                      time.perf_counter() - t0, list(train_set.classes), len(train_set))
 
 
 def recipe_family(model_name: str) -> str:
@@ -172,32 +173,23 @@ def accuracy_rows(
     for every seed of ``run``, and add one cell per model (mean ± std over seeds, bootstrap CI of the
     first seed) to ``run``. Models not registered in this version of fer_lib are reported and skipped.
     """
+    from fer_lib.evaluation_subsets import train_model  # it builds on this module
     from fer_lib.metrics import bootstrap_ci
     from fer_lib.models import list_models
-    from fer_lib.recipes import get_recipe
 
     outcomes: dict[str, list[RunOutcome]] = {}
     for model_name, paper_row in models.items():
         if model_name not in list_models():
             print(f"skipping {model_name}: not available in this version of fer_lib")
             continue
-        recipe = get_recipe(recipe_family(model_name), run.scale, run.device, **dict(recipe_overrides or {}))
-        print(recipe.describe())
-        outcomes[model_name] = []
-        for seed in run.seeds:
-            train_set = load_split(run.dataset, train_split, recipe, run.data_root, seed=seed)
-            test_set = load_split(run.dataset, test_split, recipe, run.data_root, train=False, seed=0)
-            out = train_and_evaluate(model_name, recipe, train_set, {"test": test_set}, seed=seed,
-                                     model_options=(model_options or {}).get(model_name),
-                                     loss_fn=model_loss(model_name), dataset_name=run.dataset)
-            cached = " (loaded from the run cache)" if out.from_cache else ""
-            print(f"{model_name} seed {seed}: {out.metrics['test']['accuracy']:.2f}% on {len(test_set)} test "
-                  f"images{cached}")
-            outcomes[model_name].append(out)
+        recipe, outcomes[model_name] = train_model(
+            run, model_name, run.dataset, train_split=train_split, test_split=test_split,
+            model_options=(model_options or {}).get(model_name), recipe_overrides=recipe_overrides,
+        )  # fmt: skip
         first = outcomes[model_name][0].metrics["test"]
         run.add(paper_row, column, [o.metrics["test"]["accuracy"] for o in outcomes[model_name]],
                 ci=bootstrap_ci(first["targets"], first["predictions"]),
-                note=f"trained here ({recipe.scale} recipe, {len(train_set)} training images)")
+                note=f"trained here ({recipe.scale} recipe, {outcomes[model_name][0].train_size} training images)")
     return outcomes
 
 

@@ -173,7 +173,7 @@ def loss_identity(loss_fn: Callable | None) -> dict[str, Any]:
 
 def loss_weight_sum(loss_fn: Callable | None) -> float:
     """The sum of a weighted loss's term weights (``alpha + beta`` for PCNN's loss), 1 for plain losses."""
-    return float(getattr(loss_fn, "weight_sum", 1.0)) if loss_fn is not None else 1.0
+    return float(getattr(loss_fn, "weight_sum", 1.0))
 
 
 __all__ = [
