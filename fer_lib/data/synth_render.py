@@ -836,11 +836,13 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     canvas = _hat_weights(n, 3) @ rng.uniform(0.1, 0.9, (3, 3 * 3)).astype(np.float32)
     canvas = np.matmul(_hat_weights(n, 3), canvas.reshape(n, 3, 3))  # [n, n, 3]
     xx, yy = _pixel_grid(n)
-    for _ in range(rng.integers(1, 4)):
-        col = rng.uniform(0.05, 0.95, 3).astype(np.float32)
-        cx, cy = rng.uniform(0, n, 2)
-        rx, ry = rng.uniform(0.08, 0.4, 2) * n
-        if rng.random() < 0.5:
+    # Each shape takes 8 uniform doubles: colour, centre, radii, kind. rng.uniform(lo, hi) computes
+    # lo + (hi - lo) * u from the same doubles, so one draw per shape gives the same values.
+    for u in rng.random((int(rng.integers(1, 4)), 8)):
+        col = (0.05 + (0.95 - 0.05) * u[:3]).astype(np.float32)
+        cx, cy = 0.0 + (n - 0.0) * u[3:5]
+        rx, ry = (0.08 + (0.4 - 0.08) * u[5:7]) * n
+        if u[7] < 0.5:
             m = (np.abs(xx - cx) < rx) & (np.abs(yy - cy) < ry)
         else:
             m = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 < 1
@@ -1025,6 +1027,18 @@ def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
 
 
+_EMPTY_KEY = np.iinfo(np.int64).max  # a z-buffer pixel no point reached
+
+
+def _contiguous_copy(img: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of an ``[H, W, C]`` view, channel by channel: for a transposed view numpy's own copy
+    walks C-element runs, three times slower."""
+    out = np.empty(img.shape, dtype=img.dtype)
+    for c in range(img.shape[2]):
+        out[..., c] = img[..., c]
+    return out
+
+
 def _nonzero1d(mask: np.ndarray) -> np.ndarray:
     """``np.flatnonzero`` of a 1-D mask, without its Python wrappers (a few us a call, ten calls a render)."""
     return mask.nonzero()[0]
@@ -1074,12 +1088,13 @@ def _surface_albedo(
             c = (L[corners[0], :2] + L[corners[1], :2]) / 2 + (gaze[0], 0.01 + gaze[1])
             d = L[corners[1], :2] - L[corners[0], :2]
             ri = 0.22 * float(np.sqrt(d.dot(d)))  # = np.linalg.norm(d), which computes it so, at a third of the cost
-            r = np.hypot(ex - c[0], ey - c[1])
+            dx, dy = ex - c[0], ey - c[1]
+            r = np.hypot(dx, dy)
             iris = r < ri
             ecol[iris] = subject.iris * (0.65 + 0.5 * r[iris, None] / ri) * np.where(
                 r[iris, None] > 0.85 * ri, 0.55, 1.0)  # fmt: skip
             ecol[r < 0.42 * ri] = 0.03
-            ecol[np.hypot(ex - c[0] + 0.3 * ri, ey - c[1] - 0.3 * ri) < 0.17 * ri] = 0.95
+            ecol[np.hypot(dx + 0.3 * ri, dy - 0.3 * ri) < 0.17 * ri] = 0.95
         w = A[eye_pts, A_EYE]
         col[:, eye_pts] = col[:, eye_pts] * (1 - w) + ecol.T * w * (1 - A[eye_pts, A_DARK])
     hair = A[:, A_HAIR + subject.hair_style]
@@ -1123,8 +1138,10 @@ def render_face(
     half = int(np.ceil(np.deg2rad(108) / (2 * np.pi) * fm.n_lon))
     a, b = centre_col - half, centre_col + half
     cols = np.arange(a, b) % fm.n_lon
-    head = fm.head[cols]
-    normals = fm.normals[subject.hair_style][cols]
+    # Away from the longitude seam (|yaw| up to about 70) the columns are one slice: copy it, no gather.
+    take = slice(a, b) if 0 <= a and b <= fm.n_lon else cols
+    head = fm.head[take].copy()
+    normals = fm.normals[subject.hair_style][take].copy()
     lo, hi = max(a, fm.front_lo), min(b, fm.front_hi)
     if hi > lo:
         blk = fm.basis_head[:, (lo - fm.front_lo) * nl * 6 : (hi - fm.front_lo) * nl * 6]
@@ -1132,7 +1149,7 @@ def render_face(
         for c in range(3):  # channel by channel (see _mul_xyz)
             head[lo - a : hi - a, :, c] += delta[..., c]
             normals[lo - a : hi - a, :, c] += delta[..., 3 + c]
-    head += subject.hair_volume * fm.hair_disp[subject.hair_style][cols]
+    head += subject.hair_volume * fm.hair_disp[subject.hair_style][take]
     head = _mul_xyz(head, scale, out=head).reshape(-1, 3)
     inv = np.empty_like(normals)
     for c in range(3):  # normals transform with the inverse scale
@@ -1157,7 +1174,8 @@ def render_face(
     facing = _rowdot(normals, to_cam) > 0  # the sign needs no unit normals
     vis = _nonzero1d(facing)
     P = _take_rows(head, vis)
-    gidx = cols[vis // nl] * nl + vis % nl  # index into the full head grid
+    lon, lat = np.divmod(vis, nl)
+    gidx = cols[lon] * nl + lat  # index into the full head grid
     # The gaze is drawn whenever an eye point faces the camera, before the occluder's draws.
     gaze = rng.normal(0.0, 0.012, 2) if fm.eye_mask[gidx].any() else None
 
@@ -1165,7 +1183,8 @@ def render_face(
     e_col = fm.extra_albedo
     e_spec = fm.extra_spec
     neck = _mul_xyz(fm.neck, scale)
-    n_col = np.broadcast_to(subject.skin * 0.95, (len(neck), 3))
+    neck_skin = subject.skin * 0.95
+    n_col = None  # [n_neck, 3] where a scarf recolours the neck; else every point is neck_skin
 
     # -- on-face occluders: recolour and lift the covered points --
     lm_cov = np.zeros(68, dtype=np.float32)
@@ -1190,7 +1209,8 @@ def render_face(
                 e_col[ec] = _occluder_albedo(occ, subject, extra[ec, 0], extra[ec, 1], extra[ec, 0])[0]
                 extra[ec, 2] = fm.extra_zskin[:-68][ec] * scale[2] + 0.1
         if occluder == "scarf":
-            n_col = np.array(n_col)
+            n_col = np.empty((len(neck), 3), dtype=np.float32)
+            n_col[:] = neck_skin
             nc = neck[:, 1] > -2.0
             n_col[nc] = _occluder_albedo(occ, subject, neck[nc, 0], neck[nc, 1], neck[nc, 0])[0]
             neck = neck * np.array([1.2, 1.0, 1.2], dtype=np.float32) + np.array([0, 0, 0.03], dtype=np.float32)
@@ -1198,30 +1218,43 @@ def render_face(
 
     # -- shade (head frame for the head, camera frame for the neck) and project --
     light = np.array([rng.uniform(-0.8, 0.8), rng.uniform(-0.1, 0.9), rng.uniform(0.6, 1.2)], dtype=np.float32)
-    light /= np.linalg.norm(light)
+    # np.linalg.norm of a 1-D float array is sqrt(x.dot(x)), at a fifth of the call's cost
+    light /= np.sqrt(light.dot(light))
     halfv = light + np.array([0, 0, 1], dtype=np.float32)
-    halfv /= np.linalg.norm(halfv)
+    halfv /= np.sqrt(halfv.dot(halfv))
     ambient, diffuse = np.float32(rng.uniform(0.35, 0.55)), np.float32(rng.uniform(0.45, 0.75))
     tint = (1 + rng.uniform(-0.06, 0.06, 3)).astype(np.float32)
-    n_facing = np.einsum("ij,ij->i", fm.neck_normals, cam - neck) > 0
-    Pc = np.concatenate([np.concatenate([P, extra]) @ R.T, neck[n_facing]])
+    neck_to_cam = np.empty_like(neck)
+    for c in range(3):
+        np.subtract(cam[c], neck[:, c], out=neck_to_cam[:, c])
+    n_facing = _rowdot(fm.neck_normals, neck_to_cam) > 0
+    n_surf = len(P) + len(extra)
+    neck_shown = _nonzero1d(n_facing)
+    neck_vis = _take_rows(neck, neck_shown)
+    Pc = np.empty((n_surf + len(neck_vis), 3), dtype=np.float32)
+    np.matmul(np.concatenate([P, extra]), R.T, out=Pc[:n_surf])
+    Pc[n_surf:] = neck_vis
     Zc = dist - Pc[:, 2]
     u = (S / 2 + shift[0]) + (focal * (Pc[:, 0] - cam[0])) / Zc
     v = (S / 2 + shift[1]) - (focal * (Pc[:, 1] - cam[1])) / Zc
 
     # Each point covers the 2x2 pixels around it; the z-buffer keeps the nearest point per pixel.
     # Key = (depth bits << 21) | point index: one integer minimum gives both depth and winner.
-    u0 = np.floor(u - 0.5).astype(np.int64)
-    v0 = np.floor(v - 0.5).astype(np.int64)
-    key = (Zc.astype(np.float32).view(np.int32).astype(np.int64) << 21) | np.arange(len(u), dtype=np.int64)
+    # Pixel column/row of each point's top-left splat pixel, plus one (the grid below is padded by one).
+    u1 = np.floor(u - 0.5).astype(np.int64)
+    u1 += 1
+    v1 = np.floor(v - 0.5).astype(np.int64)
+    v1 += 1
+    key = (Zc.view(np.int32).astype(np.int64) << 21) | np.arange(len(u), dtype=np.int64)  # Zc is float32
     # Each point enters once, at its top-left pixel of a grid padded by one row and column; a pixel takes the
     # minimum of the four entries whose 2x2 splat covers it: the same minimum as entering every point 4 times.
-    ok = (u0 >= -1) & (u0 < S) & (v0 >= -1) & (v0 < S)
-    cell = np.full((S + 1) * (S + 1), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(cell, ((v0 + 1) * (S + 1) + (u0 + 1))[ok], key[ok])
+    ok = (u1.view(np.uint64) <= S) & (v1.view(np.uint64) <= S)  # 0 <= u1 <= S: negatives wrap to huge
+    cell = np.empty((S + 1) * (S + 1), dtype=np.int64)
+    cell.fill(_EMPTY_KEY)
+    np.minimum.at(cell, (v1 * (S + 1) + u1)[ok], key[ok])
     cell = cell.reshape(S + 1, S + 1)
     zkey = np.minimum(np.minimum(cell[1:, 1:], cell[:-1, 1:]), np.minimum(cell[1:, :-1], cell[:-1, :-1])).reshape(-1)
-    hit = _nonzero1d(zkey != np.iinfo(np.int64).max)
+    hit = _nonzero1d(zkey != _EMPTY_KEY)
     win = zkey[hit] & ((1 << 21) - 1)
 
     # Colour and shade only the points that won a pixel (about a third): every step below is per point.
@@ -1244,9 +1277,16 @@ def render_face(
     norm = np.sqrt(_rowdot(Nv, Nv))
     for c in range(3):
         Nv[:, c] /= norm
-    neck_pts = _nonzero1d(n_facing)[pn]
-    N_all = np.concatenate([Nv @ R.T, np.broadcast_to(R[:, 2], (len(pe), 3)), _take_rows(fm.neck_normals, neck_pts)])
-    C_all = np.concatenate([col, e_col[pe].T, n_col[neck_pts].T], axis=1)  # [3, N], like col
+    neck_pts = neck_shown[pn]
+    nh, ne = len(ph), len(pe)
+    N_all = np.empty((len(pts), 3), dtype=np.float32)
+    np.matmul(Nv, R.T, out=N_all[:nh])
+    N_all[nh : nh + ne] = R[:, 2]
+    N_all[nh + ne :] = _take_rows(fm.neck_normals, neck_pts)
+    C_all = np.empty((3, len(pts)), dtype=np.float32)  # [3, N], like col
+    C_all[:, :nh] = col
+    C_all[:, nh : nh + ne] = e_col[pe].T
+    C_all[:, nh + ne :] = neck_skin[:, None] if n_col is None else n_col[neck_pts].T
     K_all = np.concatenate([spec, e_spec[pe], np.full(len(pn), 0.08, np.float32)])
     ndl = np.maximum(N_all @ light, 0)  # unit vectors: the dot product never exceeds 1
     ndh = np.maximum(N_all @ halfv, 0)
@@ -1259,7 +1299,7 @@ def render_face(
 
     # The splats go straight onto the background (drawn here: no random draw lies between), and the gap
     # filling weighs only filled neighbours, so the background under them never counts.
-    img = np.ascontiguousarray(_background(rng, S)) if clutter else np.full((S, S, 3), 0.5, dtype=np.float32)
+    img = _contiguous_copy(_background(rng, S)) if clutter else np.full((S, S, 3), 0.5, dtype=np.float32)
     _rows_view(img.reshape(-1, 3))[hit] = _rows_view(shaded)[(np.cumsum(drawn) - 1)[win]]
     zflat = np.zeros(S * S, dtype=np.float32)
     zflat[hit] = (zkey[hit] >> 21).astype(np.int32).view(np.float32)
@@ -1268,8 +1308,9 @@ def render_face(
     # -- landmarks and their visibility (z-buffer test, occluders, image bounds) --
     Lr = L @ R.T
     lz = dist - Lr[:, 2]
-    lmk = np.stack([(S / 2 + shift[0]) + focal * (Lr[:, 0] - cam[0]) / lz,
-                    (S / 2 + shift[1]) - focal * (Lr[:, 1] - cam[1]) / lz], axis=1).astype(np.float32)  # fmt: skip
+    lmk = np.empty((68, 2), dtype=np.float32)
+    lmk[:, 0] = (S / 2 + shift[0]) + focal * (Lr[:, 0] - cam[0]) / lz
+    lmk[:, 1] = (S / 2 + shift[1]) - focal * (Lr[:, 1] - cam[1]) / lz
     li = np.minimum(np.maximum(np.floor(lmk[:, 0]).astype(int), 0), S - 1)
     lj = np.minimum(np.maximum(np.floor(lmk[:, 1]).astype(int), 0), S - 1)
     inside = (lmk[:, 0] >= 0) & (lmk[:, 0] < S) & (lmk[:, 1] >= 0) & (lmk[:, 1] < S)
@@ -1278,7 +1319,13 @@ def render_face(
     visible = inside & ((zat == 0) | (lz <= zat + 0.2)) & (lm_cov < 0.5)
 
     # -- background, image-space occluders, degradations --
-    depth = np.where(filled, np.minimum(np.maximum((dist - zimg + 1.5) / 3.0, 0.0), 1.0), 0.0).astype(np.float32)
+    # In place on a fresh array: the same float32 steps as clip((dist - z + 1.5) / 3, 0, 1) where filled, else 0.
+    depth = dist - zimg
+    depth += 1.5
+    depth /= 3.0
+    np.maximum(depth, 0.0, out=depth)
+    np.minimum(depth, 1.0, out=depth)
+    depth[~filled] = 0.0
     if occluder in ("hand", "block"):
         mask, colour = _image_occluder(occluder, rng, S, lmk, subject)
         img += mask[..., None] * (colour - img)
@@ -1288,7 +1335,8 @@ def render_face(
     if degrade:
         gain = rng.uniform(0.8, 1.15) * (1 + rng.uniform(-0.05, 0.05, 3))
         contrast = rng.uniform(0.8, 1.2)
-        mean = float(img.mean())
+        # = float(img.mean()): numpy sums in float32, then divides by an intp count in float64
+        mean = float(np.float32(float(np.add.reduce(img, axis=None)) / img.size))
         # In place (img is this call's own array), channel by channel: the same float32 steps as
         # (img * gain - mean) * contrast + mean with fresh arrays.
         _mul_xyz(img, gain.astype(np.float32), out=img)
