@@ -224,6 +224,15 @@ CHECKPOINT = "checkpoint.pt"
 FINAL_WEIGHTS = "model.pt"
 
 
+def epoch_summary(record: Mapping[str, Any], total_epochs: int) -> str:
+    """One line for an epoch's ``record`` from :func:`fit`, e.g. ``epoch 2/3: loss 1.234, train 45.6%, ...``."""
+    parts = [f"loss {record['train_loss']:.4f}", f"train {record['train_accuracy']:.2f}%"]
+    if "val_accuracy" in record:
+        parts.append(f"val {record['val_accuracy']:.2f}%")
+    parts += [f"lr {record['lr']:.3g}", f"{record['epoch_seconds']:.1f} s"]
+    return f"epoch {record['epoch']}/{total_epochs}: " + ", ".join(parts)
+
+
 def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, epoch: int, history: list, cfg) -> None:
     state = {
         "model": model.state_dict(),
@@ -353,6 +362,9 @@ def fit(
             record["val_mean_class_accuracy"] = res["mean_class_accuracy"]
         history.append(record)
         epochs.set_postfix({k: round(v, 3) for k, v in record.items() if k in ("train_loss", "val_accuracy")})
+        if cfg.progress:
+            # A plain line as well as the bar: papermill's log (make reproduce) shows text, not notebook widgets.
+            tqdm.write(epoch_summary(record, cfg.epochs))
         if run_path is not None:
             atomic_write_text(run_path / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
             _save_checkpoint(ckpt_path, model, optimizer, scheduler, scaler, epoch + 1, history, cfg)

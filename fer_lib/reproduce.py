@@ -12,6 +12,7 @@ CSV and Markdown and its figures land in ``results/<paper>/``.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -109,6 +110,33 @@ def run_table(
     return executed
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """A handler that writes to whatever ``sys.stdout`` is now (a test's capture, a make log)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def stream_notebook_output() -> None:
+    """Show what the executed notebooks print (per-epoch training lines), as it comes.
+
+    Papermill hands a cell's output to its logger at INFO level, which Python drops unless logging is set up;
+    without this a ``make reproduce`` log stays silent for the whole of a table's training.
+    """
+    log = logging.getLogger("papermill")
+    if not any(isinstance(h, _StdoutHandler) for h in log.handlers):
+        handler = _StdoutHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # a root handler would print every line twice
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_lib.reproduce", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -128,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--output-dir", default=None, help="default: results/<paper>")
     sub.add_parser("report", help="rebuild results/REPORT.md")
     args = parser.parse_args(argv)
+    stream_notebook_output()
 
     if args.command == "list":
         for paper, table, path in list_table_notebooks():

@@ -119,3 +119,16 @@ def test_logits_of_structured_outputs():
     assert engine.logits_of({"logits": t}) is t
     with pytest.raises(TypeError):
         engine.logits_of("nope")
+
+
+def test_progress_prints_one_line_per_epoch(capsys):
+    """make reproduce logs text only: each epoch must leave a plain line, not just a (widget) bar."""
+    fit(tiny_model(), NoisyBlobs(), recipe(epochs=2, progress=True), val_set=NoisyBlobs(16, seed=1))
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch ")]
+    assert [ln.split(":")[0] for ln in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "loss " in lines[0] and "val " in lines[0] and "train " in lines[0]
+
+
+def test_no_epoch_lines_without_progress(capsys):
+    fit(tiny_model(), NoisyBlobs(), recipe(epochs=1))
+    assert "epoch 1/1" not in capsys.readouterr().out

@@ -14,6 +14,7 @@ from fer_lib.results import TableRun
 run = TableRun("pcnn", "ii", scale, dataset, data_root, device, seeds, output_dir)
 if fail:
     raise RuntimeError("asked to fail")
+print("training line from the notebook")
 run.add("ResNet18", "RAF-DB", [41.0 + s for s in seeds])
 run.save()
 """
@@ -69,3 +70,12 @@ def test_smoke_runs_default_to_the_run_folder_not_results(tiny_notebooks, tmp_pa
     executed = reproduce.run_table("pcnn", "ii", scale="smoke")
     assert executed.parent == tmp_path / "runs" / "smoke-results" / "pcnn"
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_cli_shows_what_the_notebook_prints(tiny_notebooks, capsys):
+    """papermill logs cell output at INFO: the CLI (make reproduce) must show it, or a long run looks hung."""
+    out = tiny_notebooks / "results"
+    argv = ["run", "--paper", "pcnn", "--table", "ii", "--scale", "smoke", "--output-dir", str(out)]
+    assert reproduce.main(argv) == 0
+    assert "training line from the notebook" in capsys.readouterr().out
