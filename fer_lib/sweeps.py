@@ -32,7 +32,8 @@ def balance_sweep(
     :class:`fer_lib.results.TableRun`). ``model_options`` change the PCNN (default: the paper
     configuration, e.g. ``{"pretrained_path": ...}``). Returns one row per (pair, seed) with columns
     ``alpha``, ``beta``, ``seed``, ``accuracy`` (%), ``ci_low``, ``ci_high`` (bootstrap 95%),
-    ``n_test``, ``dataset``, ``scale``, ``from_cache`` and ``run_dir``.
+    ``n_test``, ``dataset``, ``scale``, ``from_cache`` and ``run`` (the run's folder under the run cache,
+    ``fer_lib.io.runs_root()``: a name, so a committed table does not carry this machine's paths).
     """
     from fer_lib.metrics import bootstrap_ci
 
@@ -59,7 +60,8 @@ def balance_sweep(
                   f"test images{cached}")
             rows.append({"alpha": alpha, "beta": beta, "seed": seed, "accuracy": test["accuracy"], "ci_low": low,
                          "ci_high": high, "n_test": len(test_set), "dataset": dataset, "scale": run.scale,
-                         "from_cache": out.from_cache, "run_dir": str(out.run_dir)})
+                         "from_cache": out.from_cache,
+                         "run": out.run_dir.name if out.run_dir is not None else ""})
     return pd.DataFrame(rows)
 
 

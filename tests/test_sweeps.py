@@ -30,3 +30,4 @@ def test_balance_sweep_reuses_the_preset_run(tmp_path: Path) -> None:
     row = frame.iloc[0]
     assert (row["alpha"], row["beta"], row["n_test"]) == (12.0, 8.0, 7)
     assert bool(row["from_cache"]) and row["ci_low"] <= row["accuracy"] <= row["ci_high"]
+    assert row["run"].startswith("pcnn-") and "/" not in row["run"]  # a run-cache name, not this machine's path
