@@ -76,6 +76,11 @@ def results_root() -> Path:
     return Path(os.environ.get("FER_RESULTS_DIR", repo_root() / "results"))
 
 
+def figure_sort_key(path: Path) -> tuple[str, int, str]:
+    """Sort key for ``<paper>/figure_<n>.*`` paths: by paper, then by number (figure_9 before figure_10)."""
+    return path.parent.name, len(path.stem), path.stem
+
+
 def shared_data_root() -> Path | None:
     """The real development data (``../shared/data`` beside the checkout or ``FER_SHARED_DATA``), if present."""
     env = os.environ.get("FER_SHARED_DATA")

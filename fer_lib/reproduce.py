@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from fer_lib.io import repo_root, results_root, runs_root
+from fer_lib.io import figure_sort_key, repo_root, results_root, runs_root
 from fer_lib.scales import SCALES
 
 
@@ -38,7 +38,7 @@ def list_table_notebooks() -> list[tuple[str, str, Path]]:
     out = []
     for path in sorted(notebooks_root().glob("*/table_*.ipynb")):
         out.append((path.parent.name, path.stem.removeprefix("table_"), path))
-    for path in sorted(notebooks_root().glob("*/figure_*.ipynb"), key=lambda p: (p.parent.name, len(p.stem), p.stem)):
+    for path in sorted(notebooks_root().glob("*/figure_*.ipynb"), key=figure_sort_key):
         out.append((path.parent.name, path.stem, path))
     return out
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fer_lib import papers
-from fer_lib.io import atomic_save, atomic_write_text, repo_root, results_root, runs_root
+from fer_lib.io import atomic_save, atomic_write_text, figure_sort_key, repo_root, results_root, runs_root
 from fer_lib.scales import check_scale, default_device, default_scale
 
 #: Columns of every result CSV, in order.
@@ -312,7 +312,7 @@ def build_report(root: str | os.PathLike | None = None, output: str | os.PathLik
             value = _fmt(r.value) + (f" ± {_fmt(r.std)}" if int(r.n_seeds) > 1 else "")
             lines.append(f"| {r.row} | {r.column} | {_fmt(r.paper_value)} | {value} | {_fmt(r.delta)} |")
         lines.append("")
-    figures = sorted(root.glob("*/figure_*.png"), key=lambda p: (p.parent.name, len(p.stem), p.stem))
+    figures = sorted(root.glob("*/figure_*.png"), key=figure_sort_key)
     if figures:
         lines += ["## Figures", ""]
         for fig in figures:

@@ -33,3 +33,13 @@ def test_atomic_write_replaces(tmp_path):
     atomic_write_text(target, "1")
     atomic_write_text(target, "2")
     assert target.read_text() == "2"
+
+
+def test_figure_sort_key_orders_figures_by_number():
+    from pathlib import Path
+
+    from fer_lib.io import figure_sort_key
+
+    paths = [Path(p) for p in ("pcnn/figure_10.png", "gms/figure_2.png", "pcnn/figure_9.png", "pcnn/figure_11.png")]
+    assert [str(p) for p in sorted(paths, key=figure_sort_key)] == [
+        "gms/figure_2.png", "pcnn/figure_9.png", "pcnn/figure_10.png", "pcnn/figure_11.png"]
