@@ -152,11 +152,19 @@ def recipe_family(model_name: str) -> str:
 
 
 def model_loss(model_name: str, **loss_options: Any) -> Callable | None:
-    """The training loss a model family uses (PCNN: the two-phase facial semantic loss); ``None`` = CE."""
+    """The training loss a model family uses; ``None`` = CE on the logits.
+
+    PCNN: the two-phase facial semantic loss. MA-Net: CE on each branch, weighted by beta (0.6) for the
+    local and 1 - beta for the global branch, as its paper trains it (not CE on the fused logits).
+    """
     if model_name.startswith("pcnn"):
         from fer_lib.losses import FacialSemanticLoss
 
         return FacialSemanticLoss(**loss_options)
+    if model_name.startswith("manet"):
+        from fer_lib.models.manet import MANetLoss
+
+        return MANetLoss(**loss_options)
     return None
 
 

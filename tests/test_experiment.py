@@ -38,3 +38,23 @@ def test_a_different_loss_is_a_different_run(tmp_path: Path) -> None:
     cbp = variant_rows(_run("ii", root, tmp_path), {"table2_cbp": "CBP"}, {"RAF-DB": "rafdb"})[("CBP", "RAF-DB")][0]
     bp = variant_rows(_run("ii", root, tmp_path), {"table2_bp": "BP"}, {"RAF-DB": "rafdb"})[("BP", "RAF-DB")][0]
     assert not bp.from_cache and bp.run_dir != cbp.run_dir
+
+
+def test_model_loss_trains_manet_on_both_branches() -> None:
+    """MA-Net trains with its paper's branch-wise CE; its beta is part of the run-cache key."""
+    import torch
+
+    from fer_lib.experiment import model_loss
+    from fer_lib.losses import loss_identity
+    from fer_lib.models import create_model
+
+    loss = model_loss("manet")
+    assert loss_identity(loss) == {"name": "manet", "beta": 0.6, "label_smoothing": 0.0}
+    assert loss_identity(model_loss("manet", beta=0.5)) != loss_identity(loss)
+    torch.manual_seed(0)
+    out = create_model("manet", num_classes=7).eval()(torch.randn(2, 3, 64, 64))
+    target = torch.tensor([1, 4])
+    ce = torch.nn.functional.cross_entropy
+    expected = 0.6 * ce(out.local_logits, target) + 0.4 * ce(out.global_logits, target)
+    assert torch.allclose(loss(out, target), expected)
+    assert model_loss("resnet18") is None

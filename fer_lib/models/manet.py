@@ -268,6 +268,13 @@ class MANetLoss(nn.Module):
         self.beta = beta
         self.label_smoothing = label_smoothing
 
+    def identity(self) -> dict:
+        """What the run cache keys a run's loss by (see ``fer_lib.losses.loss_identity``)."""
+        return {"name": "manet", "beta": float(self.beta), "label_smoothing": float(self.label_smoothing)}
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, label_smoothing={self.label_smoothing}"
+
     def forward(self, output: MANetOutput, target: torch.Tensor) -> torch.Tensor:
         ce = lambda z: F.cross_entropy(z, target, label_smoothing=self.label_smoothing)
         return self.beta * ce(output.local_logits) + (1.0 - self.beta) * ce(output.global_logits)
