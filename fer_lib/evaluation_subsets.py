@@ -161,7 +161,7 @@ def subset_rows(
             for column, (key, name, what) in cells.items():
                 first = outs[0].metrics[key]
                 run.add(paper_row, column, [o.metrics[key]["accuracy"] for o in outs],
-                        ci=bootstrap_ci(first["targets"], first["predictions"]), dataset=name,
+                        ci=bootstrap_ci(first["targets"], first["predictions"]), dataset=name, runs=outs,
                         note=f"trained on {base} ({recipe.scale} recipe), tested on {len(first['targets'])} images "
                              f"of {what}")
     return outcomes
@@ -226,6 +226,7 @@ def fold_rows(
         values = [accuracy(t, p) for t, p in pooled]
         scope = "all folds" if len(folds) == num_folds else f"fold(s) {', '.join(map(str, folds))} of {num_folds}"
         run.add(paper_row, column, values, ci=bootstrap_ci(*pooled[0]), dataset=dataset,
+                runs=[out for outs in per_seed for out in outs],
                 note=f"trained here ({recipe.scale} recipe), subject-independent {scope}, "
                      f"{len(pooled[0][0])} test images")
     return outcomes

@@ -100,6 +100,8 @@ class RunOutcome:
     wall_seconds: float
     classes: list[str] = dataclasses.field(default_factory=list)
     train_size: int = 0
+    #: How long the training itself took (when the run was trained, also for a run loaded from the cache).
+    train_seconds: float = float("nan")
 
 
 def train_and_evaluate(
@@ -143,7 +145,7 @@ def train_and_evaluate(
     metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
                for name, ds in test_sets.items()}
     return RunOutcome(model, metrics, result.history, result.run_dir, result.from_cache,
-                      time.perf_counter() - t0, list(train_set.classes), len(train_set))
+                      time.perf_counter() - t0, list(train_set.classes), len(train_set), float(result.wall_seconds))
 
 
 def recipe_family(model_name: str) -> str:
@@ -196,7 +198,7 @@ def accuracy_rows(
         )  # fmt: skip
         first = outcomes[model_name][0].metrics["test"]
         run.add(paper_row, column, [o.metrics["test"]["accuracy"] for o in outcomes[model_name]],
-                ci=bootstrap_ci(first["targets"], first["predictions"]),
+                ci=bootstrap_ci(first["targets"], first["predictions"]), runs=outcomes[model_name],
                 note=f"trained here ({recipe.scale} recipe, {outcomes[model_name][0].train_size} training images)")
     return outcomes
 
@@ -268,7 +270,7 @@ def variant_rows(
                 runs.append(out)
             first = runs[0].metrics["test"]
             run.add(paper_row, column, [o.metrics["test"]["accuracy"] for o in runs],
-                    ci=bootstrap_ci(first["targets"], first["predictions"]), dataset=dataset,
+                    ci=bootstrap_ci(first["targets"], first["predictions"]), dataset=dataset, runs=runs,
                     note=f"{preset_name}: alpha={preset.alpha:g}, beta={preset.beta:g}; {recipe.scale} recipe, "
                          f"{len(train_set)} training images")
             outcomes[(paper_row, column)] = runs

@@ -28,7 +28,8 @@ from fer_lib.scales import check_scale, default_device, default_scale
 #: Columns of every result CSV, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
     "paper", "table", "row", "column", "paper_value", "value", "delta", "std", "ci_low", "ci_high", "n_seeds",
-    "unit", "scale", "dataset", "data_kind", "device", "git_commit", "versions", "wall_seconds", "note",
+    "unit", "scale", "dataset", "data_kind", "device", "git_commit", "versions", "wall_seconds", "train_seconds",
+    "runs", "note",
 )
 
 
@@ -159,10 +160,13 @@ class TableRun:
         unit: str = "%",
         note: str = "",
         dataset: str | None = None,
+        runs: Sequence[Any] = (),
     ) -> dict[str, Any]:
         """Record one reproduced cell (``values``: one number per seed) beside the paper's cell.
 
-        ``paper_row``/``paper_column`` name the paper's cell when it is labelled differently.
+        ``paper_row``/``paper_column`` name the paper's cell when it is labelled differently. ``runs``: the
+        trained runs behind the cell (:class:`fer_lib.experiment.RunOutcome`); their training time and run-cache
+        folders are recorded (``train_seconds``, ``runs``: names under ``runs/``, ``*`` = loaded from the cache).
         """
         vals = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
         mean = float(np.mean(vals))
@@ -176,7 +180,8 @@ class TableRun:
             "n_seeds": len(vals), "unit": unit, "scale": self.scale, "dataset": dataset or self.dataset,
             "data_kind": data_kind_of(dataset or self.dataset), "device": device_name(self.device),
             "git_commit": git_commit(), "versions": library_versions(), "wall_seconds": float("nan"),
-            "note": note,
+            "train_seconds": float(sum(r.train_seconds for r in runs)) if runs else float("nan"),
+            "runs": ";".join(_run_label(r) for r in runs), "note": note,
         }
         self.rows.append(record)
         return record
@@ -242,6 +247,30 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _run_label(run: Any) -> str:
+    name = run.run_dir.name if getattr(run, "run_dir", None) is not None else "uncached"
+    return name + ("*" if getattr(run, "from_cache", False) else "")
+
+
+def _training_summary(frame: pd.DataFrame) -> str:
+    """``" for this notebook; training: 2216 s over 12 run(s), 12 loaded from the run cache"``; empty for a
+    table without runs (quoted cells, measurements, result files from before these columns existed)."""
+    if "runs" not in frame or "train_seconds" not in frame:
+        return ""
+    per_run: dict[str, float] = {}  # a run shared by several cells (e.g. test subsets) counts once
+    exact = True
+    for cell, seconds in zip(frame["runs"].fillna(""), frame["train_seconds"], strict=True):
+        names = [label for label in str(cell).split(";") if label]
+        exact &= len(names) <= 1
+        for name in names:
+            per_run.setdefault(name, float(seconds) / len(names))
+    if not per_run:
+        return ""
+    cached = sum(name.endswith("*") for name in per_run)
+    return (f" for this notebook; training: {'' if exact else 'about '}{sum(per_run.values()):.0f} s over "
+            f"{len(per_run)} run(s)" + (f", {cached} of them loaded from the run cache (`runs/`)" if cached else ""))
+
+
 def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
     """One table's reproduced cells beside the paper's, with provenance, as Markdown."""
     first = frame.iloc[0]
@@ -251,7 +280,7 @@ def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
         "",
         f"- scale: **{first['scale']}**; data: **{', '.join(sorted(set(frame['dataset'])))}** ({kinds})",
         f"- device: {first['device']}; commit: `{first['git_commit']}`; {first['versions']}",
-        f"- wall time: {first['wall_seconds']:.0f} s",
+        f"- wall time: {first['wall_seconds']:.0f} s{_training_summary(frame)}",
     ]
     if "synthetic" in kinds:
         lines.append("- **Synthetic data**: the reproduced numbers test the code path and the relative ordering, "

@@ -72,3 +72,24 @@ def test_smoke_scale_never_writes_into_results(tmp_path, monkeypatch):
     run = TableRun("pcnn", "ii", quiet=True)
     assert run.scale == "smoke"
     assert "smoke-results" in str(run.output_dir)
+
+
+def test_cells_record_their_runs_and_training_time(tmp_path):
+    """A table loaded from the run cache still says how long its models trained, and which runs they were."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    def outcome(name, seconds, cached):
+        return SimpleNamespace(run_dir=Path("runs") / name, train_seconds=seconds, from_cache=cached)
+
+    run = make_run(tmp_path)
+    shared = outcome("pcnn-aaaa", 100.0, True)
+    run.add("GFIEB", "RAF-DB", [30.0, 31.0], runs=[shared, outcome("pcnn-bbbb", 50.0, False)])
+    run.add("GFIEB", "FERPlus", 40.0, runs=[shared])  # the same run tested on another set counts once
+    run.add("ResNet18", "RAF-DB", 20.0)  # no runs: e.g. a measurement
+    paths = run.save()
+    frame = pd.read_csv(paths["csv"], keep_default_na=False, na_values=["", "nan"])
+    assert list(frame["runs"][:2]) == ["pcnn-aaaa*;pcnn-bbbb", "pcnn-aaaa*"]
+    assert frame["train_seconds"][0] == pytest.approx(150.0) and math.isnan(frame["train_seconds"][2])
+    md = paths["md"].read_text()
+    assert "about 150 s over 2 run(s), 1 of them loaded from the run cache" in md
