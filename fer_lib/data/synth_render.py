@@ -641,7 +641,9 @@ def _draw_index(rng: np.random.Generator, cdf: np.ndarray) -> int:
 
 def sample_subject(seed: int, subject_id: int) -> Subject:
     """The subject ``subject_id`` of the population drawn with ``seed`` (deterministic)."""
-    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5B1EC7, int(subject_id)])
+    words = [int(seed) & 0xFFFFFFFF, 0x5B1EC7, int(subject_id)]
+    # A uint32 array seeds as the list of the same ints does (when each fits 32 bits), a third sooner.
+    rng = np.random.default_rng(np.array(words, dtype=np.uint32) if 0 <= words[2] <= 0xFFFFFFFF else words)
     t = rng.uniform(0, len(_SKIN_TONES) - 1)
     i = min(int(t), len(_SKIN_TONES) - 2)
     skin = _SKIN_TONES[i] * (1 - (t - i)) + _SKIN_TONES[i + 1] * (t - i)
@@ -803,16 +805,17 @@ def _fill_gaps(face: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     gap = closed & ~filled
     if not gap.any():
         return face, z, filled
-    r, c = np.nonzero(gap)
+    flat = _nonzero1d(gap.reshape(-1))
+    r, c = np.divmod(flat, S)
     rr = np.minimum(np.maximum(r[:, None] + _NEIGHBOUR_DR, 0), S - 1)
     cc = np.minimum(np.maximum(c[:, None] + _NEIGHBOUR_DC, 0), S - 1)
     nb = rr * S + cc  # flat indices [n_gap, 8]
     w = filled.reshape(-1)[nb].astype(np.float32)
     cnt = np.maximum(w.sum(1), 1)
     rows = _rows_view(face.reshape(-1, 3))  # face is C-contiguous: writes through
-    rows[r * S + c] = _rows_view((rows[nb].view(np.float32).reshape(*nb.shape, 3) * w[..., None]).sum(1) / cnt[:, None])
+    rows[flat] = _rows_view((rows[nb].view(np.float32).reshape(*nb.shape, 3) * w[..., None]).sum(1) / cnt[:, None])
     zg = np.where(w > 0, z.reshape(-1)[nb], np.inf).min(1)
-    z[r, c] = np.where(np.isfinite(zg), zg, 0)
+    z.reshape(-1)[flat] = np.where(np.isfinite(zg), zg, 0)  # z is C-contiguous: writes through
     return face, z, closed
 
 
@@ -869,11 +872,15 @@ def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
         res[0] += w * out[0]
         res[-1] += w * out[-1]
         out = res
+        # Columns on the flat array (a pixel's neighbours are C elements away), which is one contiguous loop;
+        # the first and last columns, which that wraps into the next row, are then redone in the order the
+        # strided version adds their terms (self * keep, then the inner neighbour, then the replicated edge).
         res = out * keep
-        res[:, 1:] += w * out[:, :-1]
-        res[:, :-1] += w * out[:, 1:]
-        res[:, 0] += w * out[:, 0]
-        res[:, -1] += w * out[:, -1]
+        flat, src, C = res.reshape(-1), out.reshape(-1), out.shape[2]
+        flat[C:] += w * src[:-C]
+        flat[:-C] += w * src[C:]
+        res[:, 0] = out[:, 0] * keep + w * out[:, 1] + w * out[:, 0]
+        res[:, -1] = out[:, -1] * keep + w * out[:, -2] + w * out[:, -1]
         out = res
     return out
 
@@ -910,10 +917,13 @@ def _occluder_params(kind: str, rng: np.random.Generator) -> dict:
     return p
 
 
+_FRONT_LIMIT = np.deg2rad(100)  # on-face occluders stop 100 degrees of longitude from the face centre
+
+
 def _occluder_cover(p: dict, x: np.ndarray, y: np.ndarray, theta: np.ndarray, L: np.ndarray) -> np.ndarray:
     """Coverage in [0, 1] of an on-face occluder at head-frame points (``x``, ``y``, longitude ``theta``)."""
     kind = p["kind"]
-    front = np.abs(theta) < np.deg2rad(100)
+    front = np.abs(theta) < _FRONT_LIMIT
     if kind == "sunglasses":
         cov = np.zeros_like(x)
         for e in (slice(36, 42), slice(42, 48)):
@@ -1091,8 +1101,8 @@ def _surface_albedo(
             dx, dy = ex - c[0], ey - c[1]
             r = np.hypot(dx, dy)
             iris = r < ri
-            ecol[iris] = subject.iris * (0.65 + 0.5 * r[iris, None] / ri) * np.where(
-                r[iris, None] > 0.85 * ri, 0.55, 1.0)  # fmt: skip
+            r_iris = r[iris][:, None]
+            ecol[iris] = subject.iris * (0.65 + 0.5 * r_iris / ri) * np.where(r_iris > 0.85 * ri, 0.55, 1.0)
             ecol[r < 0.42 * ri] = 0.03
             ecol[np.hypot(dx + 0.3 * ri, dy - 0.3 * ri) < 0.17 * ri] = 0.95
         w = A[eye_pts, A_EYE]
@@ -1134,8 +1144,9 @@ def render_face(
     scale = subject.scale
 
     # -- geometry of the longitudes that can face the camera, in the head frame --
-    centre_col = int(round((np.pi - np.deg2rad(yaw)) / (2 * np.pi) * fm.n_lon - 0.5))  # longitude -yaw faces us
-    half = int(np.ceil(np.deg2rad(108) / (2 * np.pi) * fm.n_lon))
+    # math.radians multiplies by the same double pi/180 as np.deg2rad, without a numpy scalar round trip
+    centre_col = int(round((math.pi - math.radians(yaw)) / (2 * math.pi) * fm.n_lon - 0.5))  # longitude -yaw faces us
+    half = int(math.ceil(math.radians(108) / (2 * math.pi) * fm.n_lon))
     a, b = centre_col - half, centre_col + half
     cols = np.arange(a, b) % fm.n_lon
     # Away from the longitude seam (|yaw| up to about 70) the columns are one slice: copy it, no gather.
