@@ -334,7 +334,8 @@ def build_report(root: str | os.PathLike | None = None, output: str | os.PathLik
         kinds = ", ".join(sorted(set(group["data_kind"])))
         lines += [f"## {paper.upper()} — Table {str(table).upper()}", "",
                   f"scale **{first['scale']}**, data {', '.join(sorted(set(group['dataset'])))} (**{kinds}**), "
-                  f"{first['device']}, commit `{first['git_commit']}`, {float(first['wall_seconds']):.0f} s "
+                  f"{first['device']}, commit `{first['git_commit']}`, {float(first['wall_seconds']):.0f} s"
+                  f"{_training_summary(group)} "
                   f"— [details]({paper}/table_{table}.md)", "",
                   "| row | column | paper | reproduced | Δ |", "|---|---|---:|---:|---:|"]
         for r in group.itertuples():

@@ -93,3 +93,4 @@ def test_cells_record_their_runs_and_training_time(tmp_path):
     assert frame["train_seconds"][0] == pytest.approx(150.0) and math.isnan(frame["train_seconds"][2])
     md = paths["md"].read_text()
     assert "about 150 s over 2 run(s), 1 of them loaded from the run cache" in md
+    assert "training: about 150 s over 2 run(s)" in build_report(tmp_path).read_text()  # read back from the CSV
