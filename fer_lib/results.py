@@ -259,8 +259,8 @@ def _training_summary(frame: pd.DataFrame) -> str:
         return ""
     per_run: dict[str, float] = {}  # a run shared by several cells (e.g. test subsets) counts once
     exact = True
-    for cell, seconds in zip(frame["runs"].fillna(""), frame["train_seconds"], strict=True):
-        names = [label for label in str(cell).split(";") if label]
+    for cell, seconds in zip(frame["runs"], frame["train_seconds"], strict=True):
+        names = [label for label in str(cell).split(";") if label] if isinstance(cell, str) else []
         exact &= len(names) <= 1
         for name in names:
             per_run.setdefault(name, float(seconds) / len(names))
