@@ -699,8 +699,9 @@ def expression_coefficients(
     proto = dict(EXPRESSION_AUS[expression])
     if expression == "contempt" and rng.random() < 0.5:
         proto = {k.replace("L", "R"): v for k, v in proto.items()}
-    for au, peak in proto.items():
-        a[AU_INDEX[au]] = peak * level**0.85 * np.exp(rng.normal(0.0, 0.22 * jitter))
+    # One draw of len(proto) normals: the same values, in the same order, as one rng.normal call per AU.
+    for (au, peak), z in zip(proto.items(), rng.normal(0.0, 0.22 * jitter, len(proto)), strict=True):
+        a[AU_INDEX[au]] = peak * level**0.85 * np.exp(z)
     step = min(max(int(intensity), 0), 4)
     spurious = rng.random(N_AU) < 0.3
     a += spurious * np.abs(rng.normal(0.0, 0.1 * jitter * NOISE_GAIN[step], N_AU))
@@ -1311,7 +1312,9 @@ def render_face(
     # The splats go straight onto the background (drawn here: no random draw lies between), and the gap
     # filling weighs only filled neighbours, so the background under them never counts.
     img = _contiguous_copy(_background(rng, S)) if clutter else np.full((S, S, 3), 0.5, dtype=np.float32)
-    _rows_view(img.reshape(-1, 3))[hit] = _rows_view(shaded)[(np.cumsum(drawn) - 1)[win]]
+    rank = np.empty(len(u), dtype=np.int64)  # a drawn point's row in shaded (a cumsum of drawn, 3x faster)
+    rank[pts] = np.arange(len(pts))
+    _rows_view(img.reshape(-1, 3))[hit] = _rows_view(shaded)[rank[win]]
     zflat = np.zeros(S * S, dtype=np.float32)
     zflat[hit] = (zkey[hit] >> 21).astype(np.int32).view(np.float32)
     img, zimg, filled = _fill_gaps(img, zflat.reshape(S, S))
