@@ -816,7 +816,7 @@ def _fill_gaps(face: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     rows = _rows_view(face.reshape(-1, 3))  # face is C-contiguous: writes through
     rows[flat] = _rows_view((rows[nb].view(np.float32).reshape(*nb.shape, 3) * w[..., None]).sum(1) / cnt[:, None])
     zg = np.where(w > 0, z.reshape(-1)[nb], np.inf).min(1)
-    z.reshape(-1)[flat] = np.where(np.isfinite(zg), zg, 0)  # z is C-contiguous: writes through
+    z[r, c] = np.where(np.isfinite(zg), zg, 0)
     return face, z, closed
 
 
