@@ -69,6 +69,21 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
+def seed_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t confidence interval of the mean of per-seed results (needs at least two seeds).
+
+    The interval a comparison of methods needs: how far the mean over training runs could move, which a
+    bootstrap over one run's test images does not show.
+    """
+    from scipy import stats
+
+    arr = np.asarray(list(values), dtype=np.float64)
+    if arr.size < 2:
+        raise ValueError("a confidence interval over seeds needs at least two values")
+    half = stats.t.ppf(0.5 + confidence / 2.0, arr.size - 1) * arr.std(ddof=1) / np.sqrt(arr.size)
+    return float(arr.mean() - half), float(arr.mean() + half)
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof=1; 0 for a single value) of per-seed results."""
     arr = np.asarray(list(values), dtype=np.float64)

@@ -164,13 +164,20 @@ class TableRun:
     ) -> dict[str, Any]:
         """Record one reproduced cell (``values``: one number per seed) beside the paper's cell.
 
-        ``paper_row``/``paper_column`` name the paper's cell when it is labelled differently. ``runs``: the
+        ``paper_row``/``paper_column`` name the paper's cell when it is labelled differently. ``ci`` is the
+        95% interval of a single run (e.g. a bootstrap over its test images); with several seeds the recorded
+        interval is the Student-t interval of the mean over seeds instead (:func:`fer_lib.metrics.seed_ci`),
+        since a one-run interval need not even contain the mean. ``runs``: the
         trained runs behind the cell (:class:`fer_lib.experiment.RunOutcome`); their training time and run-cache
         folders are recorded (``train_seconds``, ``runs``: names under ``runs/``, ``*`` = loaded from the cache).
         """
         vals = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
         mean = float(np.mean(vals))
         std = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+        if len(vals) > 1:
+            from fer_lib.metrics import seed_ci
+
+            ci = seed_ci(vals)
         paper_value = self.paper_value(paper_row or row, paper_column or column)
         record = {
             "paper": self.paper, "table": self.table, "row": row, "column": column,
@@ -281,6 +288,8 @@ def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
         f"- scale: **{first['scale']}**; data: **{', '.join(sorted(set(frame['dataset'])))}** ({kinds})",
         f"- device: {first['device']}; commit: `{first['git_commit']}`; {first['versions']}",
         f"- wall time: {first['wall_seconds']:.0f} s{_training_summary(frame)}",
+        "- 95% CI: for one seed, a bootstrap over the test images; for several, the Student-t interval of the "
+        "mean over seeds",
     ]
     if "synthetic" in kinds:
         lines.append("- **Synthetic data**: the reproduced numbers test the code path and the relative ordering, "

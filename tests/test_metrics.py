@@ -59,3 +59,14 @@ def test_summarize_and_confusion_frame():
     assert s["n_samples"] == 3 and s["acc_happiness"] == pytest.approx(50)
     frame = M.confusion_frame([0, 1, 1], [0, 1, 0], ["neutral", "happiness"])
     assert frame.loc["happiness", "neutral"] == pytest.approx(50)
+
+
+def test_seed_ci_is_the_student_t_interval_of_the_mean():
+    from fer_lib.metrics import seed_ci
+
+    low, high = seed_ci([43.57, 34.60, 41.80])
+    mean, sd = np.mean([43.57, 34.60, 41.80]), np.std([43.57, 34.60, 41.80], ddof=1)
+    assert low == pytest.approx(mean - 4.302653 * sd / np.sqrt(3), abs=1e-4)
+    assert high == pytest.approx(mean + 4.302653 * sd / np.sqrt(3), abs=1e-4)
+    with pytest.raises(ValueError, match="two"):
+        seed_ci([50.0])

@@ -94,3 +94,12 @@ def test_cells_record_their_runs_and_training_time(tmp_path):
     md = paths["md"].read_text()
     assert "about 150 s over 2 run(s), 1 of them loaded from the run cache" in md
     assert "training: about 150 s over 2 run(s)" in build_report(tmp_path).read_text()  # read back from the CSV
+
+
+def test_several_seeds_record_the_interval_of_their_mean(tmp_path):
+    """A one-run bootstrap CI beside a mean over seeds can exclude the mean: several seeds get the t-interval."""
+    run = make_run(tmp_path)
+    cell = run.add("GFIEB", "RAF-DB", [43.57, 34.60, 41.80], ci=(41.77, 45.33))
+    assert cell["ci_low"] < cell["value"] < cell["ci_high"] and cell["ci_low"] < 34.6
+    single = run.add("GFIEB", "FERPlus", [43.57], ci=(41.77, 45.33))
+    assert (single["ci_low"], single["ci_high"]) == (41.77, 45.33)
