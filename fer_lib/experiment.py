@@ -180,8 +180,9 @@ def accuracy_rows(
     recipe_overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, list[RunOutcome]]:
     """Train and test each model of ``models`` (``{model name: paper row label}``) on ``run.dataset``
-    for every seed of ``run``, and add one cell per model (mean ± std over seeds, bootstrap CI of the
-    first seed) to ``run``. Models not registered in this version of fer_lib are reported and skipped.
+    for every seed of ``run``, and add one cell per model (mean ± std over seeds; 95% CI: a bootstrap over the
+    test images for one seed, the t-interval over seeds for several) to ``run``. Models not registered in this
+    version of fer_lib are reported and skipped.
     """
     from fer_lib.evaluation_subsets import train_model  # it builds on this module
     from fer_lib.metrics import bootstrap_ci

@@ -77,11 +77,12 @@ def seed_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
     """
     from scipy import stats
 
-    arr = np.asarray(list(values), dtype=np.float64)
-    if arr.size < 2:
+    values = list(values)
+    if len(values) < 2:
         raise ValueError("a confidence interval over seeds needs at least two values")
-    half = stats.t.ppf(0.5 + confidence / 2.0, arr.size - 1) * arr.std(ddof=1) / np.sqrt(arr.size)
-    return float(arr.mean() - half), float(arr.mean() + half)
+    mean, std = mean_std(values)
+    half = stats.t.ppf(0.5 + confidence / 2.0, len(values) - 1) * std / np.sqrt(len(values))
+    return float(mean - half), float(mean + half)
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from fer_lib import papers
 from fer_lib.io import atomic_save, atomic_write_text, figure_sort_key, repo_root, results_root, runs_root
+from fer_lib.metrics import mean_std, seed_ci
 from fer_lib.scales import check_scale, default_device, default_scale
 
 #: Columns of every result CSV, in order.
@@ -172,11 +173,8 @@ class TableRun:
         folders are recorded (``train_seconds``, ``runs``: names under ``runs/``, ``*`` = loaded from the cache).
         """
         vals = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
-        mean = float(np.mean(vals))
-        std = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+        mean, std = mean_std(vals)
         if len(vals) > 1:
-            from fer_lib.metrics import seed_ci
-
             ci = seed_ci(vals)
         paper_value = self.paper_value(paper_row or row, paper_column or column)
         record = {
