@@ -27,12 +27,11 @@ dataset's ``transform`` is applied to the image only.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from PIL import Image
 from fer_lib.data import register_dataset
 from fer_lib.data.base import FERDataset
 from fer_lib.data.labels import SEVEN_CLASSES, SIX_BASIC
+from fer_lib.data.seeding import pcg64_seeds, seeded_generator
 from fer_lib.data.synth_render import (
     OCCLUDERS,
     RenderResult,
@@ -89,39 +89,46 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-_blas_depth = 0
-
-
 @functools.cache
 def _blas_libs() -> tuple:
     return tuple(_blas_controller().select(user_api="blas").lib_controllers)
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Run the renderer's many small matrix products on one BLAS thread.
+class _OneBlasThread:
+    """Run the renderer's many small matrix products on one BLAS thread (``with _ONE_BLAS_THREAD:``).
 
     With the default (one thread per core) OpenBLAS hands each product of a few thousand rows to
     several threads, and on a busy machine their hand-offs cost more than the work: rendering ran at
     63 images/s of CPU time (28/s wall) at 64 px instead of 159/s. Nested uses (``materialize`` calling
     ``render``) set the limit once; the caller's setting is restored on exit. The output is the same.
     Only libraries not already on one thread are touched: threadpoolctl's ``limit()`` re-queries every
-    library on each call (about 70 us, a twentieth of a 64-px render).
+    library on each call (about 70 us, a twentieth of a 64-px render). A plain class, not a
+    ``contextlib`` generator, whose entry and exit alone cost 10 us a render.
     """
-    global _blas_depth
-    if _blas_depth:
-        yield
-        return
-    changed = [(lib, lib.num_threads) for lib in _blas_libs() if lib.num_threads != 1]
-    for lib, _ in changed:
-        lib.set_num_threads(1)
-    _blas_depth += 1
-    try:
-        yield
-    finally:
-        _blas_depth -= 1
-        for lib, n in changed:
-            lib.set_num_threads(n)
+
+    def __init__(self) -> None:
+        self._depth = 0
+        self._changed: list[tuple[Any, int]] = []
+
+    def __enter__(self) -> None:
+        if self._depth == 0:
+            self._changed = [(lib, n) for lib in _blas_libs() if (n := lib.num_threads) != 1]
+            for lib, _ in self._changed:
+                lib.set_num_threads(1)
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            for lib, n in self._changed:
+                lib.set_num_threads(n)
+            self._changed = []
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
+_RENDER_STREAM = 0x5A3F  # the last seed word of every sample's rendering generator
 
 
 def _key(*parts: int) -> np.ndarray:
@@ -174,6 +181,12 @@ class SynthFER(FERDataset):
             zip(*(self.metadata[c].tolist() for c in ("key", "subject", "expression", "intensity", "yaw",
                                                      "pitch", "roll", "occluder")), strict=True)
         )  # fmt: skip
+        # The words each sample's generator is seeded from (see _key), hashed for all samples at once.
+        keys = self.metadata["key"].to_numpy(dtype=np.int64) & 0xFFFFFFFF
+        words = np.empty((len(keys), 4), dtype=np.uint32)
+        words[:] = _key(self.seed, self.stream, 0, _RENDER_STREAM)
+        words[:, 2] = keys
+        self._seeds = pcg64_seeds(words)
         self._subjects: dict[int, Any] = {}
         self.cache_file: Path | None = None
         if cache_dir is not None:
@@ -214,10 +227,10 @@ class SynthFER(FERDataset):
         if hit is not None:
             return hit
         key, subject_id, expression, intensity, yaw, pitch, roll, occluder = self._rows[index]
-        rng = np.random.default_rng(_key(self.seed, self.stream, int(key), 0x5A3F))
+        rng = seeded_generator(self._seeds[index])  # = np.random.default_rng(_key(seed, stream, key, _RENDER_STREAM))
         subject = self._subject(int(subject_id))
         au = expression_coefficients(str(expression), int(intensity), rng, subject.resting)
-        with _one_blas_thread():
+        with _ONE_BLAS_THREAD:
             out = render_face(
                 subject,
                 au,
@@ -242,7 +255,7 @@ class SynthFER(FERDataset):
         keep = self.cache
         self.cache = True
         try:
-            with _one_blas_thread():
+            with _ONE_BLAS_THREAD:
                 for i in range(len(self)):
                     self.render(i)
         finally:
