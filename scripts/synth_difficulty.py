@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from fer_lib.data import load_dataset  # noqa: E402
 from fer_lib.data.synth import GENERATOR_VERSION  # noqa: E402
 from fer_lib.data.transforms import build_transform  # noqa: E402
 from fer_lib.io import atomic_write_text, repo_root  # noqa: E402
-from fer_lib.results import git_commit  # noqa: E402
+from fer_lib.results import device_name, git_commit  # noqa: E402
 
 OUT = repo_root() / "results" / "synthfer"
 SUBSETS = (None, "frontal", "occlusion", "pose>30", "pose>45")
@@ -49,6 +48,8 @@ def measure_speed(sizes=(64, 112), n: int | None = None, seed: int = 0, repeats:
     the best pass's, as ``timeit`` reports the fastest loop: on a shared virtual machine the other passes
     measure the neighbours too (the same code ran 20-35 % slower within an hour here). The median pass is
     recorded beside it. Rates are in CPU time (``process_time``: what one core delivers) and wall time.
+    Hosts differ far more than passes do (the same commit rendered 265 and 1,100 images/s at 64 px on two
+    of this project's machines), so the CPU model is recorded with the rates.
     """
     rows = []
     for size in sizes:
@@ -73,7 +74,7 @@ def measure_speed(sizes=(64, 112), n: int | None = None, seed: int = 0, repeats:
                 "images_per_s_wall": round(max(p[1] for p in passes), 1),
                 "images_per_s_cpu_median": round(float(np.median(cpu_rates)), 1),
                 "load_average_1min": round(os.getloadavg()[0], 2),
-                "cpu": platform.processor() or platform.machine(),
+                "cpu": device_name("cpu"),  # the model name: rates differ up to 4x between hosts
                 "generator_version": GENERATOR_VERSION,
                 "git_commit": git_commit(),
             }
