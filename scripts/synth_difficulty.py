@@ -8,7 +8,9 @@ the frontal / occlusion / pose>30 / pose>45 test subsets, with scale, seed, epoc
 generator version and the git commit). Several ``--epochs`` budgets train one fresh model each on the
 same generated data, and ``difficulty.csv`` is rewritten after each budget with every row of this
 invocation (so the file always holds exactly what one run of this script produced; never merge
-rows from several runs by hand). Generation speed is measured on one thread; training runs on
+rows from several runs by hand). ``speed.csv`` keeps one row per CPU model and image size: a run replaces
+this host's rows and keeps those measured on other hosts, which differ up to 4x. Generation speed is
+measured on one thread; training runs on
 ``--threads`` (2 by default: the cpu scale's two cores). The bars are about a CPU, not a GPU.
 """
 
@@ -35,6 +37,23 @@ from fer_lib.results import device_name, git_commit  # noqa: E402
 
 OUT = repo_root() / "results" / "synthfer"
 SUBSETS = (None, "frontal", "occlusion", "pose>30", "pose>45")
+
+
+def merge_speed(path: Path, measured: pd.DataFrame) -> pd.DataFrame:
+    """``measured`` plus the rows of ``path`` from other CPU models, sorted by CPU and image size.
+
+    A rerun on the same host replaces that host's rows; an unreadable or differently shaped old file is
+    replaced rather than merged (its rows could not be compared).
+    """
+    try:
+        previous = pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return measured
+    if list(previous.columns) != list(measured.columns):
+        return measured
+    others = previous[~previous["cpu"].isin(set(measured["cpu"]))]
+    merged = pd.concat([others, measured], ignore_index=True)
+    return merged.sort_values(["cpu", "image_size"], kind="stable").reset_index(drop=True)
 
 
 def measure_speed(sizes=(64, 112), n: int | None = None, seed: int = 0, repeats: int = 3) -> pd.DataFrame:
@@ -178,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     git_commit()
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.no_speed:
-        speed = measure_speed()
+        speed = merge_speed(args.out / "speed.csv", measure_speed())
         atomic_write_text(args.out / "speed.csv", speed.to_csv(index=False))
     if not args.speed_only:
         torch.set_num_threads(args.threads)
