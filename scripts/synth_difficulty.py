@@ -10,8 +10,8 @@ same generated data, and ``difficulty.csv`` is rewritten after each budget with 
 invocation (so the file always holds exactly what one run of this script produced; never merge
 rows from several runs by hand). ``speed.csv`` keeps one row per CPU model and image size: a run replaces
 this host's rows and keeps those measured on other hosts, which differ up to 4x. Generation speed is
-measured on one thread; training runs on
-``--threads`` (2 by default: the cpu scale's two cores). The bars are about a CPU, not a GPU.
+measured on one thread; training runs on ``--threads`` (2 by default: the cpu scale's two cores). The bars
+are about a CPU, not a GPU.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ SUBSETS = (None, "frontal", "occlusion", "pose>30", "pose>45")
 def merge_speed(path: Path, measured: pd.DataFrame) -> pd.DataFrame:
     """``measured`` plus the rows of ``path`` from other CPU models, sorted by CPU and image size.
 
-    A rerun on the same host replaces that host's rows; an unreadable or differently shaped old file is
-    replaced rather than merged (its rows could not be compared).
+    A rerun on the same host replaces that host's rows; a missing or empty old file, or one with other
+    columns, is replaced rather than merged (its rows could not be compared).
     """
     try:
         previous = pd.read_csv(path)

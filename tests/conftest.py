@@ -1,9 +1,12 @@
-"""Shared test fixtures: small thread counts, the real-data location, temporary run folders."""
+"""Shared test fixtures: small thread counts, the real-data location, temporary run folders, scripts/ modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -20,6 +23,20 @@ def shared_data() -> Path:
     if root is None:
         pytest.skip("real development data not found: set FER_SHARED_DATA or place it at ../shared/data")
     return root
+
+
+@pytest.fixture(scope="session")
+def load_script() -> Callable[[str], ModuleType]:
+    """Imports a file of ``scripts/`` (not a package) as a module, e.g. ``load_script("bench.py")``."""
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+
+    def load(filename: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(f"fer_script_{Path(filename).stem}", scripts / filename)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(autouse=True)
