@@ -1,4 +1,4 @@
-"""Figures the notebooks share: confusion matrices, training curves, result bars."""
+"""Figures the notebooks share: confusion matrices, result bars."""
 
 from __future__ import annotations
 
@@ -22,19 +22,6 @@ def confusion_heatmap(targets, predictions, classes: Sequence[str], ax=None, tit
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=10)
     ax.tick_params(axis="x", rotation=45)
-    return ax
-
-
-def training_curves(histories: dict[str, pd.DataFrame], metric: str = "train_loss", ax=None):
-    """One line per run of ``metric`` against the epoch."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.5))
-    for label, history in histories.items():
-        if metric in history:
-            ax.plot(history["epoch"], history[metric], marker="o", label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("_", " "))
-    ax.legend(fontsize=8)
     return ax
 
 

@@ -60,11 +60,6 @@ def read_rgb(path: str | os.PathLike, dataset: str) -> Image.Image:
         raise DatasetLayoutError(f"{dataset}: image {path} cannot be read ({err})") from err
 
 
-def canonical_index(classes: Sequence[str], native_to_canonical: dict[Any, str]) -> dict[Any, int]:
-    """Map native labels to indices in ``classes`` (labels whose class is not kept are left out)."""
-    return {k: classes.index(v) for k, v in native_to_canonical.items() if v in classes}
-
-
 def add_skip(skipped: dict[str, int], reason: str, count: int) -> None:
     """Record ``count`` samples skipped for ``reason`` (zero counts are not recorded)."""
     if count:

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
@@ -127,9 +126,3 @@ def to_rgb_pil(array: np.ndarray) -> Image.Image:
     if array.ndim == 3 and array.shape[2] == 3:
         return Image.fromarray(array, mode="RGB")
     raise ValueError(f"expected an HxW or HxWx3 image, got shape {array.shape}")
-
-
-def stack_batch(batch: list) -> tuple[torch.Tensor, torch.Tensor]:
-    """Collate ``(x, y)`` pairs (used where the default collate would choke on PIL images)."""
-    xs, ys = zip(*[(b[0], b[1]) for b in batch], strict=True)
-    return torch.stack(list(xs)), torch.as_tensor(ys)

@@ -45,11 +45,6 @@ def _load(paper: str) -> pd.DataFrame:
     return frame[list(COLUMNS)]
 
 
-def all_references() -> pd.DataFrame:
-    """Every transcribed cell of every paper, one row per cell."""
-    return pd.concat([_load(p) for p in PAPERS], ignore_index=True)
-
-
 def tables(paper: str) -> list[str]:
     """The table ids transcribed for ``paper`` in order of appearance."""
     return list(dict.fromkeys(_load(paper)["table"]))
