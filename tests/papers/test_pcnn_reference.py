@@ -1,6 +1,7 @@
 """The PCNN (seed 000) transcription: every numeric cell of Tables I-X, checked for counts, sample
 values, the paper's own cross-references, the margins its text states, and the places where the
-text and the tables disagree (recorded in fer_lib/papers/discrepancies.md)."""
+text and the tables disagree (recorded in fer_lib/papers/discrepancies.md). CELL_COUNTS, SAMPLE and
+DUPLICATE_KEYS are checked by test_references.py, with the checks every paper shares."""
 
 from __future__ import annotations
 
@@ -55,34 +56,12 @@ SAMPLE: list[tuple[str, str, str, float]] = [
 ]
 
 
-def _all() -> pd.DataFrame:
-    return pd.concat([reference(PAPER, t) for t in tables(PAPER)], ignore_index=True)
-
-
-def test_tables_in_order_of_appearance() -> None:
-    assert tables(PAPER) == list(CELL_COUNTS)
-
-
-@pytest.mark.parametrize(("table", "count"), list(CELL_COUNTS.items()))
-def test_cell_count(table: str, count: int) -> None:
-    assert len(reference(PAPER, table)) == count
-
-
-@pytest.mark.parametrize(("table", "row", "column", "value"), SAMPLE)
-def test_sample_values(table: str, row: str, column: str, value: float) -> None:
-    assert lookup(PAPER, table, row, column) == pytest.approx(value, abs=1e-9)
-
-
-def test_no_duplicate_keys() -> None:
-    # PCNN states no value twice differently, so no key is deliberately duplicated.
-    frame = _all()
-    dupes = frame[frame.duplicated(["table", "row", "column"], keep=False)]
-    assert dupes.empty, dupes
+# PCNN states no value twice differently, so no key is deliberately duplicated.
+DUPLICATE_KEYS: set[tuple[str, str, str]] = set()
 
 
 def test_units_and_ranges() -> None:
-    frame = _all()
-    assert (frame["paper"] == PAPER).all()
+    frame = pd.concat([reference(PAPER, t) for t in tables(PAPER)], ignore_index=True)
     accuracy = frame[frame["table"] != "x"]
     assert (accuracy["unit"] == "%").all()
     assert accuracy["value"].between(0, 100).all()
@@ -172,10 +151,3 @@ def test_missing_cells_are_absent() -> None:
         assert viii[(viii["row"] == row) & (viii["column"] == "Occlusion-FERPlus")].empty
         with pytest.raises(KeyError):
             lookup(PAPER, "viii", row, "Occlusion-FERPlus")
-
-
-def test_unknown_table_and_paper_raise() -> None:
-    with pytest.raises(ValueError, match="no table 'xi'"):
-        reference(PAPER, "xi")
-    with pytest.raises(ValueError, match="unknown paper"):
-        reference("pcnn2", "i")
