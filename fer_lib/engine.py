@@ -5,18 +5,17 @@
   resumes from that checkpoint after an interruption. Every epoch re-seeds all generators from
   ``(seed, epoch)``, so a resumed run ends with exactly the weights of an uninterrupted one on CPU.
 - :func:`evaluate` returns predictions, probabilities and metrics.
-- :func:`train_cached` keys a trained model by a hash of its full specification under ``runs/`` so a
-  notebook that needs an already-trained model loads it instead of training again.
+
+The run cache (a trained model per specification, under ``runs/``) is built on :func:`fit` in
+:mod:`fer_lib.runs`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import random
-import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,7 +29,8 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from fer_lib import metrics as M
-from fer_lib.io import atomic_save, atomic_write_json, atomic_write_text, runs_root
+from fer_lib.io import atomic_save, atomic_write_json, atomic_write_text
+from fer_lib.models.outputs import logits_of
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "step", "exponential", "cosine", "onecycle")
@@ -83,6 +83,7 @@ class TrainResult:
 
     history: pd.DataFrame
     run_dir: Path | None
+    #: Training time of the whole run: across resumes, the time of the epochs kept in its checkpoints.
     wall_seconds: float
     resumed_from_epoch: int = 0
     from_cache: bool = False
@@ -100,19 +101,6 @@ def seed_everything(seed: int) -> None:
 
 def _epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7_919) % (2**31 - 1)
-
-
-def logits_of(output: Any) -> torch.Tensor:
-    """The classification logits of a model output: a tensor, an object with ``.logits``, or a tuple's first."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if hasattr(output, "logits"):
-        return output.logits
-    if isinstance(output, Mapping) and "logits" in output:
-        return output["logits"]
-    if isinstance(output, Sequence) and output and isinstance(output[0], torch.Tensor):
-        return output[0]
-    raise TypeError(f"cannot find logits in a model output of type {type(output).__name__}")
 
 
 def to_device(obj: Any, device: torch.device | str) -> Any:
@@ -233,7 +221,8 @@ def epoch_summary(record: Mapping[str, Any], total_epochs: int) -> str:
     return f"epoch {record['epoch']}/{total_epochs}: " + ", ".join(parts)
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, epoch: int, history: list, cfg) -> None:
+def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, epoch: int, history: list, cfg,
+                     wall_seconds: float) -> None:
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -242,6 +231,7 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, epoch: int
         "epoch": epoch,
         "history": json.dumps(history),
         "config": json.dumps(cfg.identity(), sort_keys=True),
+        "wall_seconds": float(wall_seconds),
     }
     atomic_save(path, lambda tmp: torch.save(state, tmp))
 
@@ -287,6 +277,7 @@ def fit(
 
     history: list[dict[str, Any]] = []
     start_epoch = 0
+    earlier_seconds = 0.0  # training time spent before a resume
     ckpt_path = run_path / CHECKPOINT if run_path is not None else None
     if ckpt_path is not None and ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
@@ -302,6 +293,8 @@ def fit(
             scaler.load_state_dict(state["scaler"])
         start_epoch = int(state["epoch"])
         history = json.loads(state["history"])
+        # Checkpoints from before this field existed: the epochs' own times are the best estimate.
+        earlier_seconds = float(state.get("wall_seconds", sum(r.get("epoch_seconds", 0.0) for r in history)))
 
     t0 = time.perf_counter()
     epochs = tqdm(range(start_epoch, cfg.epochs), desc="train", initial=start_epoch, total=cfg.epochs,
@@ -367,7 +360,8 @@ def fit(
             tqdm.write(epoch_summary(record, cfg.epochs))
         if run_path is not None:
             atomic_write_text(run_path / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
-            _save_checkpoint(ckpt_path, model, optimizer, scheduler, scaler, epoch + 1, history, cfg)
+            _save_checkpoint(ckpt_path, model, optimizer, scheduler, scaler, epoch + 1, history, cfg,
+                             earlier_seconds + time.perf_counter() - t0)
         for cb in callbacks:
             cb(epoch + 1, record)
 
@@ -376,87 +370,6 @@ def fit(
     return TrainResult(
         history=pd.DataFrame(history),
         run_dir=run_path,
-        wall_seconds=time.perf_counter() - t0,
+        wall_seconds=earlier_seconds + time.perf_counter() - t0,
         resumed_from_epoch=start_epoch,
     )
-
-
-# -- run cache ----------------------------------------------------------------------------------
-def _canonical(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _canonical(dataclasses.asdict(obj))
-    if isinstance(obj, Mapping):
-        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(obj, list | tuple):
-        return [_canonical(v) for v in obj]
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-def run_key(spec: Mapping[str, Any]) -> str:
-    """A 16-hex-digit hash of a run's full specification (model, options, data, split, scale, seed, recipe)."""
-    blob = json.dumps(_canonical(spec), sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def run_dir_for(spec: Mapping[str, Any], root: str | os.PathLike | None = None) -> Path:
-    """``runs/<model>-<hash>/`` for ``spec`` (its ``model`` entry names the folder)."""
-    label = str(spec.get("model", "run")).replace("/", "_")
-    return Path(root or runs_root()) / f"{label}-{run_key(spec)}"
-
-
-def list_runs(root: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Completed runs in the cache: one row per run with its folder, spec fields and wall seconds."""
-    rows = []
-    for summary in sorted(Path(root or runs_root()).glob("*/summary.json")):
-        info = json.loads(summary.read_text())
-        spec = info.get("spec", {})
-        rows.append({"run_dir": str(summary.parent), **{k: spec.get(k) for k in ("model", "dataset", "scale", "seed")},
-                     "wall_seconds": info.get("wall_seconds")})
-    return pd.DataFrame(rows)
-
-
-def force_retrain_requested() -> bool:
-    """``FORCE=1`` (or ``FER_FORCE=1``) in the environment asks every cached run to retrain."""
-    return os.environ.get("FER_FORCE", os.environ.get("FORCE", "")).strip() not in ("", "0", "false", "no")
-
-
-def train_cached(
-    spec: Mapping[str, Any],
-    build_model: Callable[[], nn.Module],
-    train_set: Dataset,
-    cfg: TrainConfig,
-    val_set: Dataset | None = None,
-    loss_fn: Callable[[Any, torch.Tensor], torch.Tensor] | None = None,
-    force: bool | None = None,
-    root: str | os.PathLike | None = None,
-) -> tuple[nn.Module, TrainResult]:
-    """Train ``build_model()`` unless a completed run with the same ``spec`` + recipe is cached.
-
-    ``spec`` names everything else that determines the weights (model name and options, dataset,
-    split or fold, scale, image size ...); the recipe ``cfg`` is added to it. ``force`` (default: the
-    ``FORCE`` environment variable) retrains from scratch. An interrupted run resumes.
-    """
-    full_spec = {**dict(spec), "train": cfg.identity()}
-    run_path = run_dir_for(full_spec, root)
-    force = force_retrain_requested() if force is None else force
-    if force and run_path.exists():
-        shutil.rmtree(run_path)
-    model = build_model()
-    summary_path = run_path / "summary.json"
-    if summary_path.is_file() and (run_path / FINAL_WEIGHTS).is_file():
-        state = torch.load(run_path / FINAL_WEIGHTS, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-        info = json.loads(summary_path.read_text())
-        history = pd.read_csv(run_path / "metrics.csv")
-        return model.to(cfg.device), TrainResult(history, run_path, float(info["wall_seconds"]), from_cache=True)
-    run_path.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_path / "spec.json", _canonical(full_spec))
-    result = fit(model, train_set, cfg, val_set=val_set, run_dir=run_path, loss_fn=loss_fn)
-    atomic_write_json(summary_path, {"spec": _canonical(full_spec), "completed": True,
-                                     "wall_seconds": result.wall_seconds,
-                                     "epochs": cfg.epochs, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    return model, result

@@ -76,6 +76,17 @@ def results_root() -> Path:
     return Path(os.environ.get("FER_RESULTS_DIR", repo_root() / "results"))
 
 
+def output_dir_for(group: str, scale: str) -> Path:
+    """Where a notebook of ``group`` (a paper, ``explore`` ...) writes its results at ``scale``.
+
+    ``results/<group>`` — except at the ``smoke`` scale, whose outputs prove a code path and go to
+    ``runs/smoke-results/<group>`` so that CI never overwrites committed results. The one place this rule lives.
+    """
+    if scale == "smoke":
+        return runs_root() / "smoke-results" / group
+    return results_root() / group
+
+
 def figure_sort_key(path: Path) -> tuple[str, int, str]:
     """Sort key for ``<paper>/figure_<n>.*`` paths: by paper, then by number (figure_9 before figure_10)."""
     return path.parent.name, len(path.stem), path.stem

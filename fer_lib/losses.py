@@ -8,7 +8,8 @@ Every loss takes ``(output, target)``:
 - ``target``: class indices ``[B]`` (int64) or probability vectors ``[B, C]`` (soft targets,
   rows summing to 1, e.g. FERPlus vote distributions or mixup).
 
-New losses register with :func:`register_loss` (e.g. CM-CNN's soft-label focal loss).
+New losses register with :func:`register_loss` (e.g. CM-CNN's soft-label focal loss); a model family
+names its default loss where it is registered (``register_model(..., loss="facial_semantic")``).
 """
 
 from __future__ import annotations
@@ -20,52 +21,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-_LOSSES: dict[str, Callable[..., nn.Module]] = {}
+from fer_lib.models.outputs import local_logits_of, logits_of
+from fer_lib.registry import Registry
+
+LOSSES: Registry[nn.Module] = Registry("loss")
 
 
 def register_loss(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator registering a loss class or builder ``fn(**cfg) -> nn.Module`` under ``name``."""
-
-    def wrap(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _LOSSES and _LOSSES[name] is not builder:
-            raise ValueError(f"loss name {name!r} is registered twice")
-        _LOSSES[name] = builder
-        return builder
-
-    return wrap
+    return LOSSES.register(name)
 
 
 def list_losses() -> list[str]:
     """All registered loss names, sorted."""
-    return sorted(_LOSSES)
+    return LOSSES.names()
 
 
 def build_loss(name: str, **cfg: Any) -> nn.Module:
     """Build the registered loss ``name`` with options ``cfg``.
 
     Built in: ``"ce"`` (cross-entropy), ``"label_smoothing_ce"`` (``smoothing=0.1`` unless given),
-    ``"facial_semantic"`` (PCNN's ``alpha * CE(GPN) + beta * CE(LPN)``, ``alpha=12, beta=8``).
+    ``"facial_semantic"`` (PCNN's ``alpha * CE(GPN) + beta * CE(LPN)``, ``alpha=12, beta=8``),
+    ``"manet"`` (MA-Net's ``beta * CE(local) + (1 - beta) * CE(global)``, ``beta=0.6``).
     """
-    if name not in _LOSSES:
-        raise ValueError(f"unknown loss {name!r}; registered losses: {', '.join(list_losses())}")
-    try:
-        return _LOSSES[name](**cfg)
-    except TypeError as err:
-        raise ValueError(f"bad options for loss {name!r}: {err}") from err
-
-
-def split_output(output: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(logits [B, C], local_logits [B, C] | None)`` from a tensor, a structured output or a tuple."""
-    if isinstance(output, torch.Tensor):
-        return output, None
-    if hasattr(output, "logits"):
-        return output.logits, getattr(output, "local_logits", None)
-    if isinstance(output, (tuple, list)) and len(output) in (1, 2) and isinstance(output[0], torch.Tensor):
-        return output[0], (output[1] if len(output) == 2 else None)
-    raise TypeError(
-        f"expected logits [B, C], an output with a .logits field or a (logits, local_logits) tuple, "
-        f"got {type(output).__name__}"
-    )
+    return LOSSES.build(name, **cfg)
 
 
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -92,8 +71,7 @@ class CrossEntropy(nn.Module):
         self.label_smoothing = label_smoothing
 
     def forward(self, output: Any, target: torch.Tensor) -> torch.Tensor:
-        logits, _ = split_output(output)
-        return cross_entropy(logits, target, self.label_smoothing)
+        return cross_entropy(logits_of(output), target, self.label_smoothing)
 
     def identity(self) -> dict[str, Any]:
         """What determines this loss (for run-cache keys)."""
@@ -131,14 +109,14 @@ class FacialSemanticLoss(nn.Module):
 
     def terms(self, output: Any, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """The unweighted terms: ``{"global": CE(logits)}`` plus ``"local": CE(local_logits)`` if present."""
-        logits, local = split_output(output)
+        logits, local = logits_of(output), local_logits_of(output)
         out = {"global": cross_entropy(logits, target, self.label_smoothing)}
         if local is not None:
             out["local"] = cross_entropy(local, target, self.label_smoothing)
         return out
 
     def forward(self, output: Any, target: torch.Tensor) -> torch.Tensor:
-        logits, local = split_output(output)
+        logits, local = logits_of(output), local_logits_of(output)
         loss = self.alpha * cross_entropy(logits, target, self.label_smoothing)
         if local is not None and self.beta != 0:
             loss = loss + self.beta * cross_entropy(local, target, self.label_smoothing)
@@ -156,6 +134,37 @@ class FacialSemanticLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, label_smoothing={self.label_smoothing}"
+
+
+@register_loss("manet")
+class MANetLoss(nn.Module):
+    """MA-Net's loss: ``beta * CE(local_logits) + (1 - beta) * CE(global_logits)`` (beta = 0.6 in its paper).
+
+    ``loss(output: MANetOutput, target: [B] int64) -> scalar``: CE on each branch, not on the fused logits.
+    ``label_smoothing`` is passed to CE.
+    """
+
+    def __init__(self, beta: float = 0.6, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"beta must be in [0, 1], got {beta}")
+        self.beta = beta
+        self.label_smoothing = label_smoothing
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this loss (for run-cache keys)."""
+        return {"name": "manet", "beta": float(self.beta), "label_smoothing": float(self.label_smoothing)}
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, label_smoothing={self.label_smoothing}"
+
+    def forward(self, output: Any, target: torch.Tensor) -> torch.Tensor:
+        if not hasattr(output, "global_logits"):
+            raise TypeError(f"MANetLoss needs an output with local_logits and global_logits (MANetOutput), "
+                            f"got {type(output).__name__}")
+        local = cross_entropy(output.local_logits, target, self.label_smoothing)
+        glob = cross_entropy(output.global_logits, target, self.label_smoothing)
+        return self.beta * local + (1.0 - self.beta) * glob
 
 
 def loss_identity(loss_fn: Callable | None) -> dict[str, Any]:
@@ -177,8 +186,10 @@ def loss_weight_sum(loss_fn: Callable | None) -> float:
 
 
 __all__ = [
+    "LOSSES",
     "CrossEntropy",
     "FacialSemanticLoss",
+    "MANetLoss",
     "build_loss",
     "cross_entropy",
     "label_smoothing_ce",
@@ -186,5 +197,4 @@ __all__ = [
     "loss_identity",
     "loss_weight_sum",
     "register_loss",
-    "split_output",
 ]

@@ -46,8 +46,13 @@ class Recipe:
                 f"weight decay {t.weight_decay}, '{self.transform}' augmentation")
 
     def identity(self) -> dict:
-        """The fields that change the trained weights (for the run cache key)."""
+        """The fields that change the trained weights (for the run-cache key).
+
+        Not the family's name nor the test cap ``max_test``: they change no weight. The scale stays: it
+        selects SynthFER's split sizes, i.e. the training data of a synthetic run.
+        """
         out = dataclasses.asdict(self)
+        del out["family"], out["max_test"]
         out["train"] = self.train.identity()
         return out
 

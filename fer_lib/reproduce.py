@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from fer_lib.io import figure_sort_key, repo_root, results_root, runs_root
+from fer_lib.io import figure_sort_key, output_dir_for, repo_root
 from fer_lib.scales import SCALES
+from fer_lib.settings import resolve_scale
 
 
 def notebooks_root() -> Path:
@@ -66,13 +67,10 @@ def run_table(
     import papermill as pm
 
     source = find_notebook(paper, table)
-    if output_dir:
-        out_dir = Path(output_dir)
-    elif scale == "smoke":
-        # Smoke runs prove the code path; they never overwrite committed results.
-        out_dir = runs_root() / "smoke-results" / paper
-    else:
-        out_dir = results_root() / paper
+    if scale is not None and scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
+    # The folder of the scale the notebook will resolve (FER_SCALE, else the machine's default).
+    out_dir = Path(output_dir) if output_dir else output_dir_for(paper, resolve_scale(scale, data_root))
     out_dir.mkdir(parents=True, exist_ok=True)
     params: dict = {"output_dir": str(out_dir.resolve())}
     if data_root:
@@ -82,8 +80,6 @@ def run_table(
                        "seeds": seeds}.items():
         if value is not None and value != "":
             params[key] = value
-    if scale is not None and scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
     executed = out_dir / source.name
     print(f"executing {source} with {params}", flush=True)
     t0 = time.perf_counter()

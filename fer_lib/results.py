@@ -1,8 +1,8 @@
 """Reproduced numbers beside the paper's: tidy result tables with provenance, and the report.
 
-A notebook opens a :class:`TableRun`, which resolves the run's scale, device, dataset and output
-folder and prints them; it then adds one reproduced cell at a time with :meth:`TableRun.add`
-(values from one or several seeds) and :meth:`TableRun.save` writes ``table_<id>.csv`` (tidy, one
+A notebook resolves its settings into a :class:`fer_lib.settings.RunContext` and opens a
+:class:`ResultTable` on it; the protocols add one reproduced cell at a time with :meth:`ResultTable.add`
+(values from one or several seeds) and :meth:`ResultTable.save` writes ``table_<id>.csv`` (tidy, one
 row per cell) and ``table_<id>.md`` atomically. :func:`build_report` gathers every table under
 ``results/`` into ``results/REPORT.md``.
 """
@@ -22,15 +22,19 @@ import numpy as np
 import pandas as pd
 
 from fer_lib import papers
-from fer_lib.io import atomic_save, atomic_write_text, figure_sort_key, repo_root, results_root, runs_root
+from fer_lib.io import atomic_save, atomic_write_text, figure_sort_key, repo_root, results_root
 from fer_lib.metrics import mean_std, seed_ci
-from fer_lib.scales import check_scale, default_device, default_scale
+from fer_lib.settings import RunContext, data_kind_of
+
+#: How a cell's 95% interval was computed (the ``ci_method`` column).
+CI_OVER_SEEDS = "t-interval over seeds"
+CI_BOOTSTRAP = "bootstrap over test images (one run)"
 
 #: Columns of every result CSV, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
-    "paper", "table", "row", "column", "paper_value", "value", "delta", "std", "ci_low", "ci_high", "n_seeds",
-    "unit", "scale", "dataset", "data_kind", "device", "git_commit", "versions", "wall_seconds", "train_seconds",
-    "runs", "note",
+    "paper", "table", "row", "column", "paper_value", "value", "delta", "std", "ci_low", "ci_high", "ci_method",
+    "n_seeds", "unit", "scale", "dataset", "data_kind", "device", "git_commit", "versions", "wall_seconds",
+    "train_seconds", "runs", "note",
 )
 
 
@@ -80,68 +84,27 @@ def device_name(device: str) -> str:
     return f"cpu ({cpu}, {torch.get_num_threads()} threads)"
 
 
-def data_kind_of(dataset: str) -> str:
-    """``synthetic`` for the embedded SynthFER protocols, ``real`` otherwise."""
-    return "synthetic" if dataset.startswith("synth") else "real"
+class ResultTable:
+    """The reproduced cells of one table's notebook, beside the paper's, and their files.
 
-
-class TableRun:
-    """One execution of one paper table's notebook.
-
-    ``scale=None`` takes ``FER_SCALE`` from the environment, else ``paper`` with CUDA and a data
-    root, else ``cpu``. ``dataset=None`` takes ``real_dataset`` when ``data_root`` is given, else
-    ``synthetic_dataset``. ``output_dir=None`` is ``results/<paper>`` (``runs/smoke-results/<paper>``
-    at the ``smoke`` scale, so CI never overwrites committed results).
+    ``ResultTable(context)`` stores; it never decides settings: the :class:`fer_lib.settings.RunContext`
+    it is given names the paper, table, scale, dataset, device and output folder.
     """
 
-    def __init__(
-        self,
-        paper: str,
-        table: str,
-        scale: str | None = None,
-        dataset: str | None = None,
-        data_root: str | os.PathLike | None = None,
-        device: str | None = None,
-        seeds: Sequence[int] = (0,),
-        output_dir: str | os.PathLike | None = None,
-        real_dataset: str | None = None,
-        synthetic_dataset: str = "synth-inthewild",
-        quiet: bool = False,
-    ) -> None:
-        if paper not in papers.PAPERS:
-            raise ValueError(f"unknown paper {paper!r}; expected one of {', '.join(papers.PAPERS)}")
-        self.paper = paper
-        self.table = str(table).lower()
-        self.scale = check_scale(scale or os.environ.get("FER_SCALE") or default_scale(data_root))
-        self.data_root = Path(data_root).expanduser() if data_root else None
-        if dataset is None:
-            dataset = real_dataset if (self.data_root and real_dataset) else synthetic_dataset
-        self.dataset = dataset
-        self.data_kind = data_kind_of(dataset)
-        if self.data_kind == "real" and self.data_root is None:
-            raise ValueError(f"dataset {dataset!r} is real data: pass data_root= (the folder holding your copy)")
-        self.device = device or default_device()
-        self.seeds = [int(s) for s in seeds]
-        if not self.seeds:
-            raise ValueError("seeds must name at least one seed")
-        if output_dir is None:
-            output_dir = (runs_root() / "smoke-results" / paper) if self.scale == "smoke" else (results_root() / paper)
-        self.output_dir = Path(output_dir)
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
         self.rows: list[dict[str, Any]] = []
         self.figures: list[Path] = []
         self.started = time.perf_counter()
-        if not quiet:
-            print(self.banner())
 
-    # -- description ------------------------------------------------------------------------
-    def banner(self) -> str:
-        warn = "  (SYNTHETIC data: numbers are not comparable to the paper's)" if self.data_kind == "synthetic" else ""
-        return (f"{self.paper} table {self.table.upper()} | scale={self.scale} | dataset={self.dataset} "
-                f"[{self.data_kind}]{warn} | device={self.device} | seeds={self.seeds} | output -> {self.output_dir}")
+    @property
+    def output_dir(self) -> Path:
+        return self.context.output_dir
 
+    # -- the paper's side -------------------------------------------------------------------
     def reference(self) -> pd.DataFrame:
         """The paper's printed cells of this table."""
-        return papers.reference(self.paper, self.table)
+        return papers.reference(self.context.paper, self.context.table)
 
     def paper_value(self, row: str, column: str) -> float:
         """The paper's number at (row, column), NaN where the paper has no such cell."""
@@ -162,28 +125,43 @@ class TableRun:
         note: str = "",
         dataset: str | None = None,
         runs: Sequence[Any] = (),
+        data_kind: str | None = None,
+        ci_method: str = CI_BOOTSTRAP,
     ) -> dict[str, Any]:
         """Record one reproduced cell (``values``: one number per seed) beside the paper's cell.
 
-        ``paper_row``/``paper_column`` name the paper's cell when it is labelled differently. ``ci`` is the
-        95% interval of a single run (e.g. a bootstrap over its test images); with several seeds the recorded
-        interval is the Student-t interval of the mean over seeds instead (:func:`fer_lib.metrics.seed_ci`),
-        since a one-run interval need not even contain the mean. ``runs``: the
-        trained runs behind the cell (:class:`fer_lib.experiment.RunOutcome`); their training time and run-cache
-        folders are recorded (``train_seconds``, ``runs``: names under ``runs/``, ``*`` = loaded from the cache).
+        ``paper_row``/``paper_column`` name the paper's cell when it is labelled differently. The 95% interval:
+        with several seeds, the Student-t interval of the mean over seeds (:func:`fer_lib.metrics.seed_ci`),
+        computed here — passing ``ci`` too is an error, since a one-run interval need not even contain the
+        mean; with one seed, ``ci`` (by default described as a bootstrap over its test images: ``ci_method``
+        says otherwise) or none. ``runs``: the trained
+        runs behind the cell (:class:`fer_lib.protocols.RunOutcome`); their training time and run-cache
+        folders are recorded (``train_seconds``, ``runs``: names under ``runs/``, ``*`` = loaded from the
+        cache). ``data_kind`` defaults to the kind of ``dataset``, else the context's.
         """
         vals = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
+        if not vals:
+            raise ValueError(f"cell ({row!r}, {column!r}) has no value")
         mean, std = mean_std(vals)
         if len(vals) > 1:
-            ci = seed_ci(vals)
+            if ci is not None:
+                raise ValueError(f"cell ({row!r}, {column!r}) has {len(vals)} seeds: its interval is the t-interval "
+                                 "over seeds; pass ci only for a single run")
+            ci, ci_method = seed_ci(vals), CI_OVER_SEEDS
+        elif ci is None:
+            ci_method = ""
+        ctx = self.context
         paper_value = self.paper_value(paper_row or row, paper_column or column)
+        if data_kind is None:
+            data_kind = data_kind_of(dataset) if dataset else ctx.data_kind
+        dataset = dataset or ctx.dataset
         record = {
-            "paper": self.paper, "table": self.table, "row": row, "column": column,
+            "paper": ctx.paper, "table": ctx.table, "row": row, "column": column,
             "paper_value": paper_value, "value": mean,
             "delta": mean - paper_value if np.isfinite(paper_value) else float("nan"),
             "std": std, "ci_low": ci[0] if ci else float("nan"), "ci_high": ci[1] if ci else float("nan"),
-            "n_seeds": len(vals), "unit": unit, "scale": self.scale, "dataset": dataset or self.dataset,
-            "data_kind": data_kind_of(dataset or self.dataset), "device": device_name(self.device),
+            "ci_method": ci_method, "n_seeds": len(vals), "unit": unit, "scale": ctx.scale, "dataset": dataset,
+            "data_kind": data_kind, "device": device_name(ctx.device),
             "git_commit": git_commit(), "versions": library_versions(), "wall_seconds": float("nan"),
             "train_seconds": float(sum(r.train_seconds for r in runs)) if runs else float("nan"),
             "runs": ";".join(_run_label(r) for r in runs), "note": note,
@@ -224,7 +202,8 @@ class TableRun:
             repro = stds = [np.nan] * len(ref)
         ref["reproduced"] = repro
         ref["std"] = stds
-        ref["source"] = np.where(np.isfinite(ref["reproduced"]), f"reproduced ({self.scale}, {self.data_kind})",
+        ref["source"] = np.where(np.isfinite(ref["reproduced"]),
+                                 f"reproduced ({self.context.scale}, {self.context.data_kind})",
                                  "quoted from the paper")
         return ref[["row", "column", "paper", "reproduced", "std", "source", "note"]]
 
@@ -241,7 +220,7 @@ class TableRun:
         frame = self.frame()
         if frame.empty:
             raise ValueError("no reproduced cell was added: nothing to save")
-        stem = self.output_dir / f"table_{self.table}"
+        stem = self.output_dir / f"table_{self.context.table}"
         csv_path = atomic_write_text(stem.with_suffix(".csv"), frame.to_csv(index=False, float_format="%.4f"))
         md_path = atomic_write_text(stem.with_suffix(".md"), render_table_markdown(frame, notes))
         print(f"wrote {csv_path} and {md_path}")

@@ -14,8 +14,8 @@ from fer_lib.losses import (
     build_loss,
     list_losses,
     register_loss,
-    split_output,
 )
+from fer_lib.models.outputs import logits_of
 from fer_lib.models.pcnn import PCNNOutput
 
 
@@ -115,7 +115,7 @@ def test_build_loss_registry(batch) -> None:
     assert isinstance(fsl, FacialSemanticLoss) and (fsl.alpha, fsl.beta) == (10.0, 10.0)
     with pytest.raises(ValueError, match="facial_semantic"):
         build_loss("focal")
-    with pytest.raises(ValueError, match="bad options for loss 'ce'"):
+    with pytest.raises(ValueError, match="loss 'ce' got unknown option"):
         build_loss("ce", gamma=2.0)
     with pytest.raises(ValueError, match="alpha and beta"):
         FacialSemanticLoss(alpha=-1)
@@ -127,7 +127,7 @@ def test_register_loss_is_extensible(batch) -> None:
     @register_loss("test_only_double_ce")
     class DoubleCE(nn.Module):
         def forward(self, output, target):
-            return 2 * losses.cross_entropy(split_output(output)[0], target)
+            return 2 * losses.cross_entropy(logits_of(output), target)
 
     try:
         assert build_loss("test_only_double_ce")(logits, y).item() == pytest.approx(
@@ -136,12 +136,16 @@ def test_register_loss_is_extensible(batch) -> None:
         with pytest.raises(ValueError, match="registered twice"):
             register_loss("test_only_double_ce")(CrossEntropy)
     finally:
-        losses._LOSSES.pop("test_only_double_ce", None)
+        losses.LOSSES.unregister("test_only_double_ce")
 
 
-def test_split_output_rejects_unknown_outputs() -> None:
+def test_losses_read_outputs_through_the_one_logits_rule(batch) -> None:
+    logits, local, y = batch
+    fsl = FacialSemanticLoss(alpha=12, beta=8)
+    as_dict = fsl({"logits": logits, "local_logits": local}, y)
+    assert as_dict.item() == pytest.approx(fsl(PCNNOutput(logits, local), y).item())
     with pytest.raises(TypeError, match="logits"):
-        split_output({"logits": torch.zeros(1, 7)})
+        fsl({"scores": logits}, y)
 
 
 def test_loss_identity_and_weight_sum() -> None:

@@ -10,13 +10,14 @@ from fer_lib import reproduce
 
 PARAMS = 'scale = None\ndataset = None\ndata_root = None\ndevice = None\nseeds = [0]\noutput_dir = None\nfail = False'
 BODY = """
-from fer_lib.results import TableRun
-run = TableRun("pcnn", "ii", scale, dataset, data_root, device, seeds, output_dir)
+from fer_lib.results import ResultTable
+from fer_lib.settings import RunContext
+table = ResultTable(RunContext.resolve("pcnn", "ii", scale, dataset, data_root, device, seeds, output_dir))
 if fail:
     raise RuntimeError("asked to fail")
 print("training line from the notebook")
-run.add("ResNet18", "RAF-DB", [41.0 + s for s in seeds])
-run.save()
+table.add("ResNet18", "RAF-DB", [41.0 + s for s in seeds])
+table.save()
 """
 
 

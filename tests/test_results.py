@@ -5,17 +5,20 @@ import math
 import pandas as pd
 import pytest
 
-from fer_lib.results import RESULT_COLUMNS, TableRun, build_report, load_results
+from fer_lib.results import RESULT_COLUMNS, ResultTable, build_report, load_results
+from fer_lib.settings import RunContext
 
 
-def make_run(tmp_path, **kw):
-    return TableRun("pcnn", "ii", scale="cpu", seeds=[0, 1], output_dir=tmp_path / "pcnn", quiet=True, **kw)
+def make_run(tmp_path, **kw) -> ResultTable:
+    context = RunContext.resolve("pcnn", "ii", scale="cpu", seeds=[0, 1], output_dir=tmp_path / "pcnn", quiet=True,
+                                 **kw)
+    return ResultTable(context)
 
 
 def test_table_run_writes_tidy_csv_and_markdown(tmp_path):
     run = make_run(tmp_path)
-    assert run.data_kind == "synthetic" and run.dataset == "synth-inthewild"
-    run.add("GFIEB+LFSIEB+MDIM+BP", "RAF-DB", [80.0, 82.0], ci=(78.0, 84.0))
+    assert run.context.data_kind == "synthetic" and run.context.dataset == "synth-inthewild"
+    run.add("GFIEB+LFSIEB+MDIM+BP", "RAF-DB", [80.0, 82.0])
     run.add("not in the paper", "RAF-DB", 50.0)
     paths = run.save()
     frame = pd.read_csv(paths["csv"])
@@ -56,22 +59,9 @@ def test_report_gathers_tables(tmp_path):
     assert "PCNN — Fig. 10 — [data](pcnn/figure_10.csv)" in text and "(pcnn/figure_10.png)" in text
 
 
-def test_bad_parameters_are_rejected(tmp_path):
-    with pytest.raises(ValueError, match="scale"):
-        TableRun("pcnn", "ii", scale="huge", quiet=True)
-    with pytest.raises(ValueError, match="paper"):
-        TableRun("nopaper", "ii", quiet=True)
-    with pytest.raises(ValueError, match="data_root"):
-        TableRun("pcnn", "v", scale="cpu", dataset="fer2013", quiet=True)
+def test_nothing_to_save_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="nothing to save"):
         make_run(tmp_path).save()
-
-
-def test_smoke_scale_never_writes_into_results(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_SCALE", "smoke")
-    run = TableRun("pcnn", "ii", quiet=True)
-    assert run.scale == "smoke"
-    assert "smoke-results" in str(run.output_dir)
 
 
 def test_cells_record_their_runs_and_training_time(tmp_path):
@@ -99,7 +89,24 @@ def test_cells_record_their_runs_and_training_time(tmp_path):
 def test_several_seeds_record_the_interval_of_their_mean(tmp_path):
     """A one-run bootstrap CI beside a mean over seeds can exclude the mean: several seeds get the t-interval."""
     run = make_run(tmp_path)
-    cell = run.add("GFIEB", "RAF-DB", [43.57, 34.60, 41.80], ci=(41.77, 45.33))
+    cell = run.add("GFIEB", "RAF-DB", [43.57, 34.60, 41.80])
     assert cell["ci_low"] < cell["value"] < cell["ci_high"] and cell["ci_low"] < 34.6
+    assert cell["ci_method"] == "t-interval over seeds"
     single = run.add("GFIEB", "FERPlus", [43.57], ci=(41.77, 45.33))
     assert (single["ci_low"], single["ci_high"]) == (41.77, 45.33)
+    assert single["ci_method"] == "bootstrap over test images (one run)"
+    assert run.add("GFIEB", "SFEW", [43.57])["ci_method"] == ""
+
+
+def test_a_one_run_interval_with_several_seeds_is_refused(tmp_path):
+    """A caller's bootstrap CI beside several seeds used to be dropped silently; now it is an error."""
+    with pytest.raises(ValueError, match="t-interval over seeds; pass ci only for a single run"):
+        make_run(tmp_path).add("GFIEB", "RAF-DB", [43.57, 34.60], ci=(41.77, 45.33))
+
+
+def test_measurement_cells_have_data_kind_none(tmp_path):
+    context = RunContext.resolve("pcnn", "x", "cpu", "random input", device="cpu", output_dir=tmp_path,
+                                 reads_data=False, quiet=True)
+    table = ResultTable(context)
+    cell = table.add("ResNet-18", "Parameters (M)", 11.2, unit="M")
+    assert cell["data_kind"] == "none" and cell["dataset"] == "random input"

@@ -2,58 +2,28 @@
 
 ``load_dataset(name, root=..., split=..., fold=..., **cfg)`` returns a :class:`FERDataset`.
 Dataset modules register a builder with :func:`register_dataset`; importing this package imports
-them all, so every registered name is available.
+them all (a new dataset module is added to the import list at the bottom), so every name is registered.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Callable
 
 from fer_lib.data.base import FERDataset, FERSubset, to_rgb_pil
 from fer_lib.data.labels import CANONICAL_CLASSES, SEVEN_CLASSES, SIX_BASIC, canonical_name
+from fer_lib.registry import Registry
 
-_DATASETS: dict[str, Callable[..., FERDataset]] = {}
-
-#: Dataset modules imported on first use of the registry (a module may be absent while it is written).
-_DATASET_MODULES = (
-    "synth",
-    "fer2013",
-    "ferplus",
-    "rafdb",
-    "occlusion_pose",
-    "ckplus",
-    "jaffe",
-    "affectnet",
-)
+DATASETS: Registry[FERDataset] = Registry("dataset")
 
 
 def register_dataset(name: str) -> Callable[[Callable[..., FERDataset]], Callable[..., FERDataset]]:
     """Decorator: register a dataset builder under ``name`` (lower case, unique)."""
-
-    def wrap(builder: Callable[..., FERDataset]) -> Callable[..., FERDataset]:
-        if name in _DATASETS and _DATASETS[name] is not builder:
-            raise ValueError(f"dataset name {name!r} is registered twice")
-        _DATASETS[name] = builder
-        return builder
-
-    return wrap
-
-
-def _import_dataset_modules() -> None:
-    for module in _DATASET_MODULES:
-        try:
-            importlib.import_module(f"fer_lib.data.{module}")
-        except ModuleNotFoundError as err:
-            if err.name != f"fer_lib.data.{module}":
-                raise
+    return DATASETS.register(name)
 
 
 def list_datasets() -> list[str]:
     """All registered dataset names, sorted."""
-    _import_dataset_modules()
-    return sorted(_DATASETS)
+    return DATASETS.names()
 
 
 def load_dataset(name: str, **cfg) -> FERDataset:
@@ -61,22 +31,24 @@ def load_dataset(name: str, **cfg) -> FERDataset:
 
     Unknown names and unknown options raise a ``ValueError`` that lists what is accepted.
     """
-    _import_dataset_modules()
-    if name not in _DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; registered datasets: {', '.join(sorted(_DATASETS))}")
-    builder = _DATASETS[name]
-    params = inspect.signature(builder).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(cfg) - set(params))
-        if unknown:
-            raise ValueError(
-                f"dataset {name!r} got unknown option(s) {unknown}; accepted: {sorted(params)}"
-            )
-    return builder(**cfg)
+    return DATASETS.build(name, **cfg)
 
+
+# Importing the dataset modules registers their names; they import register_dataset from here, so this comes last.
+from fer_lib.data import (  # noqa: E402, F401
+    affectnet,
+    ckplus,
+    fer2013,
+    ferplus,
+    jaffe,
+    occlusion_pose,
+    rafdb,
+    synth,
+)
 
 __all__ = [
     "CANONICAL_CLASSES",
+    "DATASETS",
     "SEVEN_CLASSES",
     "SIX_BASIC",
     "FERDataset",

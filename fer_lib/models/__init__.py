@@ -1,21 +1,36 @@
 """Models: one file per paper's model family, and the ``create_model`` registry.
 
-Importing this package imports every model file so all names are registered.
+Importing this package imports every model file, so all names are registered. A new paper's model
+file is added to the imports below (see ARCHITECTURE.md).
 """
 
 from __future__ import annotations
 
-import importlib
-
-from fer_lib.models.registry import create_model, list_models, model_options, register_model
+from fer_lib.models import manet, pcnn, resnet  # noqa: F401 -- importing registers the models
+from fer_lib.models.outputs import TensorOutput, logits_of
+from fer_lib.models.registry import (
+    MODELS,
+    ModelFamily,
+    check_model,
+    create_model,
+    list_models,
+    model_family,
+    model_options,
+    register_model,
+)
 from fer_lib.models.weights import load_pretrained, read_state_dict
 
-# Model files; a file still being written may be absent.
-for _module in ("resnet", "pcnn", "manet", "gmslpa", "cmcnn", "poster"):
-    try:
-        importlib.import_module(f"fer_lib.models.{_module}")
-    except ModuleNotFoundError as _err:
-        if _err.name != f"fer_lib.models.{_module}":
-            raise
-
-__all__ = ["create_model", "list_models", "load_pretrained", "model_options", "read_state_dict", "register_model"]
+__all__ = [
+    "MODELS",
+    "ModelFamily",
+    "TensorOutput",
+    "check_model",
+    "create_model",
+    "list_models",
+    "load_pretrained",
+    "logits_of",
+    "model_family",
+    "model_options",
+    "read_state_dict",
+    "register_model",
+]

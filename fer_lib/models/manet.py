@@ -17,7 +17,7 @@ GMS-LPA (seed 001). Built from the paper's description:
   previous group's output) in both directions (groups 1->4 and 4->1); the two directions are
   summed, then the residual is added. Average pool and ``global_fc``.
 - **Loss**: ``beta * CE(local) + (1 - beta) * CE(global)`` with ``beta = 0.6``; the prediction
-  is the same mixture of the logits (:class:`MANetLoss`, :attr:`MANetOutput.logits`).
+  is the same mixture of the logits (``fer_lib.losses.MANetLoss``, :attr:`MANetOutput.logits`).
 
 Size at 224 (checked by tests): 50.55 M parameters with 7 classes, 63.53 M with the 12,666-way
 MS-Celeb identity head of the public model (PCNN's Table X quotes 63.54 M); about 3.66 GMACs
@@ -257,30 +257,9 @@ class MANet(nn.Module):
         return MANetOutput(self.beta * local + (1.0 - self.beta) * glob, local, glob)
 
 
-class MANetLoss(nn.Module):
-    """``beta * CE(local_logits, y) + (1 - beta) * CE(global_logits, y)`` (beta = 0.6 in the paper).
-
-    ``loss(output: MANetOutput, target: [B] int64) -> scalar``. ``label_smoothing`` is passed to CE.
-    """
-
-    def __init__(self, beta: float = 0.6, label_smoothing: float = 0.0) -> None:
-        super().__init__()
-        self.beta = beta
-        self.label_smoothing = label_smoothing
-
-    def identity(self) -> dict:
-        """What the run cache keys a run's loss by (see ``fer_lib.losses.loss_identity``)."""
-        return {"name": "manet", "beta": float(self.beta), "label_smoothing": float(self.label_smoothing)}
-
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, label_smoothing={self.label_smoothing}"
-
-    def forward(self, output: MANetOutput, target: torch.Tensor) -> torch.Tensor:
-        ce = lambda z: F.cross_entropy(z, target, label_smoothing=self.label_smoothing)
-        return self.beta * ce(output.local_logits) + (1.0 - self.beta) * ce(output.global_logits)
-
-
-@register_model("manet")
+# MA-Net trains with CE on each branch (losses.py "manet"). Its paper's recipe is not in fer_lib.recipes: it
+# trains with the baseline (resnet) family's recipe at every scale.
+@register_model("manet", loss="manet", recipe="resnet")
 def manet(
     num_classes: int = 7,
     in_chans: int = 3,

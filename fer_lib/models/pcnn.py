@@ -22,7 +22,8 @@ Every trunk is built once and registered once. Region boxes follow the paper's 1
 (see :func:`region_layout`).
 
 Ablations are constructor options: ``crop_strategy`` (Table I), ``use_lfsieb`` / ``use_mdim`` /
-``use_lpn`` (Table II); :func:`pcnn_variant` maps every table row to options plus loss weights.
+``use_lpn`` (Table II). Which options and loss weights each table row uses is an experiment setting:
+see :mod:`fer_lib.protocols.pcnn`.
 """
 
 from __future__ import annotations
@@ -31,15 +32,14 @@ import copy
 import os
 import random
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from fer_lib.models.registry import create_model, register_model
+from fer_lib.models.registry import register_model
 from fer_lib.models.weights import load_pretrained, read_state_dict
 
 Box = tuple[int, int, int, int]
@@ -443,10 +443,6 @@ class PCNN(nn.Module):
         """
         return self.gpn.tap
 
-    def as_classifier(self) -> PlainLogits:
-        """A wrapper whose forward returns only ``logits`` (for Grad-CAM and generic evaluation code)."""
-        return PlainLogits(self)
-
     def forward(self, x: torch.Tensor) -> PCNNOutput:
         """``x [B, in_chans, s, s]`` -> ``PCNNOutput(logits [B, C], local_logits [B, C] | None)``."""
         if (
@@ -474,190 +470,9 @@ class PCNN(nn.Module):
         return PCNNOutput(logits, local_logits)
 
 
-class PlainLogits(nn.Module):
-    """Wraps a model whose output has a ``logits`` field; ``forward(x) -> logits [B, C]``."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
-        return out.logits if hasattr(out, "logits") else out
-
-
 # The class itself is the registry builder: its constructor is the option list create_model checks.
-pcnn = register_model("pcnn")(PCNN)
-
-
-# --------------------------------------------------------------------------------------------------
-# Table I / Table II presets
-# --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PCNNVariant:
-    """One row of Table I or II: the model to build, its options and the loss weights.
-
-    ``paper_pretrained`` says whether the paper's row used MS-Celeb-1M trunk weights (the text
-    states that the plain ResNet-18 row was not pretrained); the caller passes a weights file via
-    ``pretrained_path`` if it has one.
-    """
-
-    name: str
-    table: str
-    row: str
-    model: str
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-    alpha: float = 12.0
-    beta: float = 8.0
-    paper_pretrained: bool = True
-    note: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """``{"model", "model_kwargs", "loss": {"name", "alpha", "beta"}, ...}``, for configs and tables."""
-        return {
-            "name": self.name,
-            "table": self.table,
-            "row": self.row,
-            "model": self.model,
-            "model_kwargs": dict(self.model_kwargs),
-            "loss": {"name": "facial_semantic", "alpha": self.alpha, "beta": self.beta},
-            "paper_pretrained": self.paper_pretrained,
-            "note": self.note,
-        }
-
-    def build(self, num_classes: int = 7, image_size: int = 224, **overrides: Any) -> nn.Module:
-        """Build the row's model; ``overrides`` (e.g. ``pretrained_path``) win over the preset's options.
-
-        ``image_size`` is passed only to PCNN models (torchvision's ResNet takes any size).
-        """
-        kwargs = {**self.model_kwargs, **overrides}
-        if self.model == "pcnn":
-            kwargs["image_size"] = image_size
-        return create_model(self.model, num_classes=num_classes, **kwargs)
-
-    def loss(self, **cfg: Any) -> nn.Module:
-        """The row's :class:`fer_lib.losses.FacialSemanticLoss` (``cfg``: e.g. ``label_smoothing``)."""
-        from fer_lib.losses import FacialSemanticLoss
-
-        return FacialSemanticLoss(alpha=self.alpha, beta=self.beta, **cfg)
-
-
-_NO_TWO_PHASE = (
-    "no two-phase loss in this row: trained with CE on the GPN only (alpha=1, beta=0, no LPN); "
-    "the paper does not state the loss of the rows without CBP/BP, this is the fer_lib reading"
-)
-_TABLE1_WEIGHTS = (
-    "Table I's crop rows are compared with 'PCNN without balance parameters' (alpha = beta = 10), "
-    "so they use the same weights; the paper does not state them explicitly"
-)
-
-PCNN_VARIANTS: dict[str, PCNNVariant] = {
-    v.name: v
-    for v in (
-        # Table I: cropping strategies (RAF-DB / FERPlus).
-        PCNNVariant(
-            "table1_no_crop",
-            "I",
-            "PCNN without cropping",
-            "pcnn",
-            {"crop_strategy": "none"},
-            10.0,
-            10.0,
-            note=_TABLE1_WEIGHTS,
-        ),
-        PCNNVariant(
-            "table1_two_random",
-            "I",
-            "PCNN with two random cropping",
-            "pcnn",
-            {"crop_strategy": "two_random"},
-            10.0,
-            10.0,
-            note=_TABLE1_WEIGHTS,
-        ),
-        PCNNVariant(
-            "table1_three_crop",
-            "I",
-            "PCNN with three cropping",
-            "pcnn",
-            {"crop_strategy": "three_horizontal"},
-            10.0,
-            10.0,
-            note=_TABLE1_WEIGHTS,
-        ),
-        PCNNVariant(
-            "table1_four_crop",
-            "I",
-            "PCNN with four cropping",
-            "pcnn",
-            {"crop_strategy": "four_grid"},
-            10.0,
-            10.0,
-            note=_TABLE1_WEIGHTS,
-        ),
-        PCNNVariant("table1_no_balance", "I", "PCNN without balance parameters", "pcnn", {}, 10.0, 10.0),
-        PCNNVariant("table1_pcnn", "I", "PCNN", "pcnn", {}, 12.0, 8.0),
-        # Table II: components (RAF-DB / FERPlus).
-        PCNNVariant(
-            "table2_resnet18",
-            "II",
-            "ResNet18 (not pretrained)",
-            "resnet18",
-            {},
-            1.0,
-            0.0,
-            paper_pretrained=False,
-            note="the registry's plain torchvision ResNet-18; " + _NO_TWO_PHASE,
-        ),
-        PCNNVariant(
-            "table2_gfieb",
-            "II",
-            "GFIEB + 4-layer residual classifier",
-            "pcnn",
-            {"use_lfsieb": False, "use_mdim": False, "use_lpn": False},
-            1.0,
-            0.0,
-            note="same architecture as ResNet-18; the row differs from table2_resnet18 by the "
-            "MS-Celeb-1M pretraining. " + _NO_TWO_PHASE,
-        ),
-        PCNNVariant(
-            "table2_gfieb_lfsieb",
-            "II",
-            "GFIEB + LFSIEB",
-            "pcnn",
-            {"use_mdim": False, "use_lpn": False},
-            1.0,
-            0.0,
-            note="stitched local map added to the global map without the MDIM. " + _NO_TWO_PHASE,
-        ),
-        PCNNVariant(
-            "table2_mdim",
-            "II",
-            "GFIEB + LFSIEB + MDIM",
-            "pcnn",
-            {"use_lpn": False},
-            1.0,
-            0.0,
-            note=_NO_TWO_PHASE,
-        ),
-        PCNNVariant("table2_cbp", "II", "+ CBP (alpha = beta = 10)", "pcnn", {}, 10.0, 10.0),
-        PCNNVariant("table2_bp", "II", "+ BP (alpha = 12, beta = 8) = PCNN", "pcnn", {}, 12.0, 8.0),
-        # The paper's configuration.
-        PCNNVariant("paper", "-", "PCNN", "pcnn", {}, 12.0, 8.0),
-    )
-}
-
-
-def list_pcnn_variants(table: str | None = None) -> list[str]:
-    """Preset names, in table order; ``table="I"`` or ``"II"`` selects one table."""
-    return [n for n, v in PCNN_VARIANTS.items() if table is None or v.table == table]
-
-
-def pcnn_variant(name: str) -> PCNNVariant:
-    """The preset of a Table I / II row (``PCNN_VARIANTS``); ``.as_dict()`` gives kwargs + loss weights."""
-    if name not in PCNN_VARIANTS:
-        raise ValueError(f"unknown PCNN variant {name!r}; known: {', '.join(PCNN_VARIANTS)}")
-    return PCNN_VARIANTS[name]
+# PCNN trains with its two-phase facial semantic loss and the PCNN recipe family.
+pcnn = register_model("pcnn", loss="facial_semantic", recipe="pcnn")(PCNN)
 
 
 __all__ = [
@@ -667,16 +482,11 @@ __all__ = [
     "LPN",
     "MDIM",
     "PCNN",
-    "PCNN_VARIANTS",
     "PCNNOutput",
-    "PCNNVariant",
-    "PlainLogits",
     "ResNetTrunk",
     "build_refinement",
-    "list_pcnn_variants",
     "load_resnet18_weights",
     "pcnn",
-    "pcnn_variant",
     "region_boxes",
     "region_layout",
     "stitch",

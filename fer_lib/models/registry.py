@@ -1,55 +1,63 @@
 """Model registry: ``create_model(name, num_classes=7, **cfg)`` like timm's.
 
-Model files register builders with :func:`register_model`. Unknown names and unknown options
+Model files register builders with :func:`register_model`, declaring the family's default training
+loss (a name in :mod:`fer_lib.losses`) and its recipe family (:mod:`fer_lib.recipes`) where the model
+is registered, so no caller guesses them from the model's name. Unknown names and unknown options
 raise a ``ValueError`` listing what is accepted.
 """
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 from collections.abc import Callable
 
 from torch import nn
 
-_MODELS: dict[str, Callable[..., nn.Module]] = {}
+from fer_lib.registry import Registry
+
+MODELS: Registry[nn.Module] = Registry("model")
 
 
-def register_model(name: str | None = None) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator registering a builder ``fn(num_classes=..., **cfg) -> nn.Module`` under ``name``."""
+@dataclasses.dataclass(frozen=True)
+class ModelFamily:
+    """What a registered model trains with unless a table says otherwise."""
 
-    def wrap(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        key = name or builder.__name__
-        if key in _MODELS and _MODELS[key] is not builder:
-            raise ValueError(f"model name {key!r} is registered twice")
-        _MODELS[key] = builder
-        return builder
+    #: Registered loss name (``fer_lib.losses.build_loss``).
+    loss: str
+    #: Recipe family (``fer_lib.recipes.get_recipe``).
+    recipe: str
 
-    return wrap
+
+def register_model(
+    name: str | None = None, *, loss: str = "ce", recipe: str = "resnet"
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator registering a builder ``fn(num_classes=..., **cfg) -> nn.Module`` under ``name``.
+
+    ``loss`` and ``recipe`` name the family's default training loss and recipe family.
+    """
+    return MODELS.register(name, family=ModelFamily(loss=loss, recipe=recipe))
 
 
 def list_models() -> list[str]:
     """All registered model names, sorted."""
-    return sorted(_MODELS)
+    return MODELS.names()
 
 
 def model_options(name: str) -> list[str]:
     """The option names that ``create_model(name, ...)`` accepts."""
-    _check_name(name)
-    return sorted(inspect.signature(_MODELS[name]).parameters)
+    return MODELS.options(name)
 
 
-def _check_name(name: str) -> None:
-    if name not in _MODELS:
-        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
+def model_family(name: str) -> ModelFamily:
+    """The default loss and recipe family ``name`` was registered with."""
+    return MODELS.meta(name)["family"]
+
+
+def check_model(name: str) -> str:
+    """``name`` if it is a registered model, else a ``ValueError`` listing the registered ones."""
+    return MODELS.check(name)
 
 
 def create_model(name: str, num_classes: int = 7, **cfg) -> nn.Module:
     """Build the registered model ``name`` with ``num_classes`` outputs and its options ``cfg``."""
-    _check_name(name)
-    builder = _MODELS[name]
-    params = inspect.signature(builder).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(cfg) - set(params))
-        if unknown:
-            raise ValueError(f"model {name!r} got unknown option(s) {unknown}; accepted: {sorted(params)}")
-    return builder(num_classes=num_classes, **cfg)
+    return MODELS.build(name, num_classes=num_classes, **cfg)

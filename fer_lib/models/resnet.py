@@ -42,19 +42,19 @@ def build_resnet(
     return model
 
 
-@register_model("resnet18")
+@register_model("resnet18", loss="ce", recipe="resnet")
 def resnet18(num_classes: int = 7, pretrained_path=None, in_chans: int = 3, drop_rate: float = 0.0) -> nn.Module:
     """torchvision ResNet-18 (11.69 M parameters with a 1000-way head; 1.82 GMACs at 224)."""
     return build_resnet("resnet18", num_classes, pretrained_path, in_chans, drop_rate)
 
 
-@register_model("resnet34")
+@register_model("resnet34", loss="ce", recipe="resnet")
 def resnet34(num_classes: int = 7, pretrained_path=None, in_chans: int = 3, drop_rate: float = 0.0) -> nn.Module:
     """torchvision ResNet-34."""
     return build_resnet("resnet34", num_classes, pretrained_path, in_chans, drop_rate)
 
 
-@register_model("resnet50")
+@register_model("resnet50", loss="ce", recipe="resnet")
 def resnet50(num_classes: int = 7, pretrained_path=None, in_chans: int = 3, drop_rate: float = 0.0) -> nn.Module:
     """torchvision ResNet-50."""
     return build_resnet("resnet50", num_classes, pretrained_path, in_chans, drop_rate)

@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from fer_lib import complexity as cx
+from fer_lib.losses import MANetLoss
 from fer_lib.models import create_model
-from fer_lib.models.manet import MANetLoss, MANetOutput, MultiScaleBlock
+from fer_lib.models.manet import MANetOutput, MultiScaleBlock
 
 torch.set_num_threads(1)
 

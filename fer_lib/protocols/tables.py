@@ -1,0 +1,287 @@
+"""The table protocols: how a paper's table turns trainings into reproduced cells.
+
+Every protocol builds :class:`~fer_lib.protocols.training.TrainingJob` s, runs them through the one
+per-seed loop (:func:`~fer_lib.protocols.training.run_seeds`) and adds one cell per (row, column) to a
+:class:`fer_lib.results.ResultTable` — the mean over seeds; the 95% interval is a bootstrap over the
+test images for one seed and the t-interval over seeds for several (``ResultTable.add``).
+
+- :func:`accuracy_rows`: models x one dataset (PCNN Tables V-VII).
+- :func:`variant_rows`: a paper's table-row presets x datasets (ablations, PCNN Tables I-II).
+- :func:`subset_rows`: models trained on a base dataset, tested on its occlusion / pose subsets (VIII-IX).
+- :func:`fold_rows`: subject-independent cross-validation, predictions pooled over folds (III-IV).
+- :func:`balance_sweep`: PCNN's loss weights (alpha, beta) swept (Fig. 10); returns a frame.
+- :func:`train_model`: the training behind :func:`accuracy_rows`, for figures that need the models.
+
+Unknown model or preset names raise before anything trains: a typo never silently loses a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fer_lib.data import FERDataset
+from fer_lib.metrics import accuracy, bootstrap_ci
+from fer_lib.models import check_model
+from fer_lib.protocols.presets import get_preset
+from fer_lib.protocols.splits import load_split, subset_source
+from fer_lib.protocols.training import RunOutcome, TrainingJob, recipe_for, run_seeds
+from fer_lib.recipes import Recipe
+from fer_lib.results import ResultTable
+from fer_lib.settings import RunContext
+
+
+def _check_models(models: Mapping[str, Any]) -> None:
+    for name in models:
+        check_model(name)
+
+
+def _add_accuracy_cell(
+    table: ResultTable,
+    row: str,
+    column: str,
+    runs: Sequence[RunOutcome],
+    predictions: Sequence[tuple[np.ndarray, np.ndarray]],
+    values: Sequence[float],
+    dataset: str,
+    note: str,
+) -> None:
+    """One cell from per-seed ``(targets, predictions)``: values per seed; a bootstrap CI for one seed."""
+    ci = bootstrap_ci(*predictions[0]) if len(values) == 1 else None
+    table.add(row, column, values, ci=ci, dataset=dataset, runs=runs, note=note)
+
+
+def _add_test_cell(table: ResultTable, row: str, column: str, runs: Sequence[RunOutcome], key: str, dataset: str,
+                   note: str) -> None:
+    tests = [o.metrics[key] for o in runs]
+    _add_accuracy_cell(table, row, column, runs, [(t["targets"], t["predictions"]) for t in tests],
+                       [t["accuracy"] for t in tests], dataset, note)
+
+
+def _job(context: RunContext, model: str, dataset: str, model_options: Mapping[str, Any] | None = None,
+         recipe_overrides: Mapping[str, Any] | None = None, **fields: Any) -> TrainingJob:
+    recipe = recipe_for(model, context, **dict(recipe_overrides or {}))
+    return TrainingJob(model, dataset, recipe, model_options=dict(model_options or {}), **fields)
+
+
+def train_model(
+    context: RunContext,
+    model_name: str,
+    dataset: str,
+    extra_tests: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
+    train_split: str = "train",
+    test_split: str = "test",
+    model_options: Mapping[str, Any] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
+    announce: bool = True,
+) -> tuple[Recipe, list[RunOutcome]]:
+    """Train ``model_name`` on ``dataset`` for every seed of ``context`` with its family's recipe and loss
+    (the run :func:`accuracy_rows` trains, so a figure loads a table's model instead of retraining), and
+    evaluate it on the test split (``metrics["test"]``) and on each ``extra_tests`` entry (``{metrics key:
+    (dataset, loader options)}``, loaded with the same recipe). Prints the recipe unless ``announce`` is
+    false. Returns the recipe and one outcome per seed.
+    """
+    opts = dict(dataset_options or {})
+    job = _job(context, model_name, dataset, model_options, recipe_overrides, dataset_options=opts,
+               train_split=train_split)
+    if announce:
+        print(job.recipe.describe())
+    tests = {"test": load_split(dataset, test_split, job.recipe, context.data_root, train=False, **opts)}
+    for key, (name, options) in (extra_tests or {}).items():
+        tests[key] = load_split(name, "test", job.recipe, context.data_root, train=False, **dict(options))
+    return job.recipe, run_seeds(context, job, tests)
+
+
+def accuracy_rows(
+    context: RunContext,
+    table: ResultTable,
+    models: Mapping[str, str],
+    column: str = "Accuracy(%)",
+    train_split: str = "train",
+    test_split: str = "test",
+    model_options: Mapping[str, Mapping[str, Any]] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
+) -> dict[str, list[RunOutcome]]:
+    """Train and test each model of ``models`` (``{model name: paper row label}``) on ``context.dataset``
+    for every seed, and add one cell per model. Returns the outcomes per model name."""
+    _check_models(models)
+    outcomes: dict[str, list[RunOutcome]] = {}
+    for model_name, paper_row in models.items():
+        recipe, outs = train_model(context, model_name, context.dataset, train_split=train_split,
+                                   test_split=test_split, model_options=(model_options or {}).get(model_name),
+                                   recipe_overrides=recipe_overrides, dataset_options=dataset_options)
+        outcomes[model_name] = outs
+        _add_test_cell(table, paper_row, column, outs, "test", context.dataset,
+                       f"trained here ({recipe.scale} recipe, {outs[0].train_size} training images)")
+    return outcomes
+
+
+def variant_rows(
+    context: RunContext,
+    table: ResultTable,
+    variants: Mapping[str, str],
+    columns: Mapping[str, str],
+    dataset_options: Mapping[str, Mapping[str, Any]] | None = None,
+    model_overrides: Mapping[str, Any] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> dict[tuple[str, str], list[RunOutcome]]:
+    """Train every preset of ``variants`` (``{preset name: paper row}``, presets of ``context.paper``, see
+    :mod:`fer_lib.protocols.presets`) on every dataset of ``columns`` (``{paper column: dataset name}``) for
+    each seed, and add one cell per (row, column).
+
+    The preset fixes the model, its options and the loss; the recipe follows the model's family.
+    ``dataset_options`` passes loader options per dataset (e.g. FERPlus ``label_mode``);
+    ``model_overrides`` (e.g. ``pretrained_path``) apply to every preset whose paper row was pretrained.
+    """
+    presets = {name: get_preset(context.paper, name) for name in variants}
+    outcomes: dict[tuple[str, str], list[RunOutcome]] = {}
+    for column, dataset in columns.items():
+        opts = dict((dataset_options or {}).get(dataset, {}))
+        test_sets: dict[tuple, FERDataset] = {}
+        for preset_name, paper_row in variants.items():
+            preset = presets[preset_name]
+            options = {**preset.model_options, **dict(model_overrides or {})}
+            if not preset.paper_pretrained:
+                options.pop("pretrained_path", None)  # the paper trained this row from scratch
+            job = _job(context, preset.model, dataset, options, recipe_overrides, loss=preset.loss,
+                       loss_options=preset.loss_options, dataset_options=opts,
+                       label=f"[{column}: {dataset}] {paper_row}")
+            key = (job.recipe.scale, job.recipe.image_size, job.recipe.transform, job.recipe.max_test)
+            if key not in test_sets:
+                test_sets[key] = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
+            runs = run_seeds(context, job, {"test": test_sets[key]})
+            _add_test_cell(table, paper_row, column, runs, "test", dataset,
+                           f"{preset.describe()}; {job.recipe.scale} recipe, {runs[0].train_size} training images")
+            outcomes[(paper_row, column)] = runs
+    return outcomes
+
+
+def subset_rows(
+    context: RunContext,
+    table: ResultTable,
+    models: Mapping[str, str],
+    columns: Mapping[str, tuple[str, str]],
+    full_test_columns: Mapping[str, str] | None = None,
+    model_options: Mapping[str, Mapping[str, Any]] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> dict[tuple[str, str], list[RunOutcome]]:
+    """Fill a table whose columns are test subsets.
+
+    ``models``: ``{model name: paper row}``; ``columns``: ``{paper column: (base dataset, subset kind)}``.
+    Each model is trained once per base dataset (the run of :func:`train_model`) and evaluated on each of
+    its columns' subsets. ``full_test_columns`` (``{base dataset: column label}``) also adds the base's
+    whole test set as a column, to show the drop on the subsets. Returns the outcomes per (model, base).
+    """
+    _check_models(models)
+    bases: dict[str, dict[str, str]] = {}
+    for column, (base, kind) in columns.items():
+        bases.setdefault(base, {})[column] = kind
+    outcomes: dict[tuple[str, str], list[RunOutcome]] = {}
+    for model_name, paper_row in models.items():
+        for base, kinds in bases.items():
+            sources = {column: subset_source(base, kind, context.data_root) for column, kind in kinds.items()}
+            recipe, outs = train_model(context, model_name, base, sources,
+                                       model_options=(model_options or {}).get(model_name),
+                                       recipe_overrides=recipe_overrides)
+            outcomes[(model_name, base)] = outs
+            # column -> (metrics key, dataset name, what the cell was tested on)
+            synthetic = base.startswith("synth")
+            cells = {column: (column, sources[column][0],
+                              sources[column][0] + (f" subset {kinds[column]}" if synthetic else ""))
+                     for column in kinds}
+            if full_test_columns and base in full_test_columns:
+                cells[full_test_columns[base]] = ("test", base, f"the whole {base} test set")
+            for column, (key, name, what) in cells.items():
+                _add_test_cell(table, paper_row, column, outs, key, name,
+                               f"trained on {base} ({recipe.scale} recipe), tested on "
+                               f"{len(outs[0].metrics[key]['targets'])} images of {what}")
+    return outcomes
+
+
+def fold_rows(
+    context: RunContext,
+    table: ResultTable,
+    models: Mapping[str, str],
+    dataset: str,
+    folds: Sequence[int],
+    num_folds: int,
+    column: str = "Accuracy(%)",
+    dataset_options: Mapping[str, Any] | None = None,
+    model_options: Mapping[str, Mapping[str, Any]] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> dict[str, list[list[RunOutcome]]]:
+    """Subject-independent cross-validation: for each model of ``models`` (``{model name: paper row}``),
+    each fold of ``folds`` (of ``num_folds``) and each seed, train on the other folds and test on the fold.
+
+    One cell per model: per seed, the accuracy of the predictions pooled over the folds run (every test
+    image counted once). The loader gets ``split``, ``fold`` and ``dataset_options``; its fold assignment
+    must be subject-independent with ``num_folds`` folds (CK+, JAFFE's leave-one-subject-out on its 10
+    subjects and ``synth-rgbd`` have 10 by default). Returns ``{model name: [[outcome per fold] per seed]}``.
+    """
+    folds = [int(f) for f in folds]
+    if not folds or any(not 0 <= f < num_folds for f in folds):
+        raise ValueError(f"folds must be a non-empty list of indices in 0..{num_folds - 1}, got {folds}")
+    _check_models(models)
+    opts = dict(dataset_options or {})
+    outcomes: dict[str, list[list[RunOutcome]]] = {}
+    for model_name, paper_row in models.items():
+        per_fold: list[list[RunOutcome]] = []  # [fold][seed]
+        for fold in folds:
+            recipe, outs = train_model(context, model_name, dataset,
+                                       model_options=(model_options or {}).get(model_name),
+                                       recipe_overrides=recipe_overrides, dataset_options={**opts, "fold": fold},
+                                       announce=fold == folds[0])
+            per_fold.append(outs)
+        per_seed = [list(runs) for runs in zip(*per_fold, strict=True)]
+        outcomes[model_name] = per_seed
+        pooled = [(np.concatenate([o.metrics["test"]["targets"] for o in runs]),
+                   np.concatenate([o.metrics["test"]["predictions"] for o in runs])) for runs in per_seed]
+        scope = "all folds" if len(folds) == num_folds else f"fold(s) {', '.join(map(str, folds))} of {num_folds}"
+        _add_accuracy_cell(table, paper_row, column, [o for runs in per_seed for o in runs], pooled,
+                           [accuracy(t, p) for t, p in pooled], dataset,
+                           f"trained here ({recipe.scale} recipe), subject-independent {scope}, "
+                           f"{len(pooled[0][0])} test images")
+    return outcomes
+
+
+def balance_sweep(
+    context: RunContext,
+    pairs: Sequence[tuple[float, float]],
+    dataset: str,
+    dataset_options: Mapping[str, Any] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Train and test PCNN on ``dataset`` for each ``(alpha, beta)`` of ``pairs`` (the weights of its
+    two-phase loss) and each seed; the runs with the weights of a Table I/II preset are that preset's.
+
+    Returns one row per (pair, seed): ``alpha``, ``beta``, ``seed``, ``accuracy`` (%), ``ci_low``,
+    ``ci_high`` (bootstrap 95% over the test images), ``n_test``, ``dataset``, ``scale``, ``from_cache``
+    and ``run`` (the run's folder name under the run cache, so a committed table carries no local path).
+    """
+    if not pairs:
+        raise ValueError("pairs is empty: give at least one (alpha, beta)")
+    opts = dict(dataset_options or {})
+    rows = []
+    for alpha, beta in pairs:
+        # Floats, as in the presets: the run-cache key hashes the JSON text (12 and 12.0 differ).
+        alpha, beta = float(alpha), float(beta)
+        job = _job(context, "pcnn", dataset, model_options, recipe_overrides, loss="facial_semantic",
+                   loss_options={"alpha": alpha, "beta": beta}, dataset_options=opts,
+                   label=f"PCNN alpha={alpha:g}, beta={beta:g}")
+        test_set = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
+        for out in run_seeds(context, job, {"test": test_set}):
+            test = out.metrics["test"]
+            rows.append({"alpha": alpha, "beta": beta, "seed": out.seed, "accuracy": test["accuracy"],
+                         "ci_low": test["ci_low"], "ci_high": test["ci_high"], "n_test": len(test_set),
+                         "dataset": dataset, "scale": context.scale, "from_cache": out.from_cache,
+                         "run": out.run_dir.name if out.run_dir is not None else ""})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["accuracy_rows", "balance_sweep", "fold_rows", "subset_rows", "train_model", "variant_rows"]

@@ -1,0 +1,145 @@
+"""Train one model one way for every seed of a run — the one loop every table protocol is built on.
+
+A :class:`TrainingJob` is everything that determines a training except the seed: the model and its
+options, the loss, the recipe and the dataset. :func:`run_seeds` trains it (or loads it from the run
+cache, :mod:`fer_lib.runs`) for each seed of a :class:`fer_lib.settings.RunContext`, evaluates it on
+the test sets it is given, prints one line per seed and returns one :class:`RunOutcome` per seed.
+
+The model family's registration names its default loss and recipe family
+(``register_model("pcnn", loss="facial_semantic", recipe="pcnn")``); a job may override the loss.
+Two tables that train the same model the same way build equal jobs, so they share one cached run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from fer_lib.data import FERDataset
+from fer_lib.engine import evaluate
+from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
+from fer_lib.models import check_model, create_model, model_family, model_options
+from fer_lib.protocols.splits import load_split
+from fer_lib.recipes import Recipe, get_recipe
+from fer_lib.runs import train_cached
+from fer_lib.settings import RunContext
+
+
+def recipe_for(model_name: str, context: RunContext, **overrides: Any) -> Recipe:
+    """The recipe of ``model_name``'s registered recipe family at the context's scale and device."""
+    return get_recipe(model_family(model_name).recipe, context.scale, context.device, **overrides)
+
+
+def default_loss(model_name: str, **options: Any) -> nn.Module:
+    """The registered default loss of ``model_name``'s family, built with ``options``."""
+    return build_loss(model_family(model_name).loss, **options)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingJob:
+    """One model trained one way on one dataset: everything that determines its weights but the seed.
+
+    ``loss=None`` is the model family's default loss (with ``loss_options``). ``dataset_options`` go to
+    the loader of every split (e.g. FERPlus ``label_mode``, a ``fold``). ``label`` names the job in the
+    printed lines.
+    """
+
+    model: str
+    dataset: str
+    recipe: Recipe
+    model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    loss: str | None = None
+    loss_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    dataset_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    train_split: str = "train"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        check_model(self.model)
+
+    def build_loss(self) -> nn.Module:
+        if self.loss is None:
+            return default_loss(self.model, **self.loss_options)
+        return build_loss(self.loss, **self.loss_options)
+
+    def describe(self) -> str:
+        return self.label or f"{self.model} on {self.dataset}"
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    """A trained model (one seed of a job) and its evaluation on one or more test sets."""
+
+    model: nn.Module
+    #: ``{test-set key: fer_lib.engine.evaluate(...) dict}``; the main test split is ``"test"``.
+    metrics: dict[str, dict[str, Any]]
+    history: Any
+    run_dir: Path | None
+    from_cache: bool
+    wall_seconds: float
+    classes: list[str] = dataclasses.field(default_factory=list)
+    train_size: int = 0
+    #: How long the training itself took (for a run loaded from the cache: when it was trained).
+    train_seconds: float = float("nan")
+    seed: int = 0
+
+
+def train_and_evaluate(
+    job: TrainingJob, train_set: FERDataset, test_sets: Mapping[str, FERDataset], seed: int = 0
+) -> RunOutcome:
+    """Train ``job`` with ``seed`` on ``train_set`` (or load the cached run with the same specification)
+    and evaluate it on every test set.
+
+    The run-cache key covers the model and its options, the dataset, its loader options, its size and
+    classes, the recipe, the loss (:func:`fer_lib.losses.loss_identity`) and the seed.
+    """
+    recipe = job.recipe
+    options = dict(job.model_options)
+    num_classes = len(train_set.classes)
+    if "image_size" in model_options(job.model):
+        options.setdefault("image_size", recipe.image_size)
+    loss_fn = job.build_loss()
+    spec = {
+        "model": job.model, "model_options": options, "num_classes": num_classes, "dataset": job.dataset,
+        "dataset_options": dict(job.dataset_options), "train_size": len(train_set),
+        "classes": list(train_set.classes), "recipe": recipe.identity(), "loss": loss_identity(loss_fn),
+        "seed": seed,
+    }
+    about = {"scale": recipe.scale, "recipe_family": recipe.family, "max_test": recipe.max_test}
+    cfg = dataclasses.replace(recipe.train, seed=seed, lr=recipe.lr_for(loss_weight_sum(loss_fn)))
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    model, result = train_cached(spec, lambda: create_model(job.model, num_classes=num_classes, **options),
+                                 train_set, cfg, loss_fn=loss_fn, about=about)
+    metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
+               for name, ds in test_sets.items()}
+    return RunOutcome(model, metrics, result.history, result.run_dir, result.from_cache,
+                      time.perf_counter() - t0, list(train_set.classes), len(train_set),
+                      float(result.wall_seconds), seed)
+
+
+def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FERDataset]) -> list[RunOutcome]:
+    """Train and evaluate ``job`` for every seed of ``context``; one printed line and outcome per seed.
+
+    Each seed trains on its own stratified subsample of the training split (when the recipe caps it);
+    the test sets are the caller's, the same for every seed.
+    """
+    outcomes = []
+    for seed in context.seeds:
+        train_set = load_split(job.dataset, job.train_split, job.recipe, context.data_root, seed=seed,
+                               **dict(job.dataset_options))
+        out = train_and_evaluate(job, train_set, test_sets, seed=seed)
+        scores = ", ".join(f"{key} {m['accuracy']:.2f}% of {len(m['targets'])}" for key, m in out.metrics.items())
+        cached = "loaded from the run cache" if out.from_cache else f"trained in {out.train_seconds:.0f} s"
+        print(f"{job.describe()}, seed {seed}: {scores} ({len(train_set)} training images; {cached})", flush=True)
+        outcomes.append(out)
+    return outcomes
+
+
+__all__ = ["RunOutcome", "TrainingJob", "default_loss", "recipe_for", "run_seeds", "train_and_evaluate"]

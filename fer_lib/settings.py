@@ -1,0 +1,141 @@
+"""A table notebook's settings, resolved once: :class:`RunContext`.
+
+A notebook's parameters cell leaves ``None`` wherever the user did not choose; :meth:`RunContext.resolve`
+turns them into the run's actual scale, dataset, device, seeds and output folder and prints them. The
+protocols (:mod:`fer_lib.protocols`) read the context; the result table (:mod:`fer_lib.results`) records
+it as provenance. Neither changes it: a context is frozen.
+
+``data_root`` convention: a folder with one sub-folder per dataset, named as in :data:`DATASET_DIRS`
+(``fer2013/``, ``ferplus/``, ``rafdb/``, ``ran_lists/`` ...), which is also the layout of the
+development data in ``../shared/data``. A ``data_root`` that is itself a dataset's folder works too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fer_lib import papers
+from fer_lib.io import output_dir_for
+from fer_lib.scales import check_scale, default_device, default_scale
+
+#: Sub-folder of ``data_root`` holding each dataset.
+DATASET_DIRS: dict[str, str] = {
+    "fer2013": "fer2013",
+    "ferplus": "ferplus",
+    "rafdb": "rafdb",
+    "ckplus": "ckplus",
+    "jaffe": "jaffe",
+    "affectnet": "affectnet",
+}
+
+
+def dataset_root(data_root: str | os.PathLike, dataset: str) -> Path:
+    """The folder of ``dataset`` under ``data_root`` (``data_root/<name>`` if present, else ``data_root``)."""
+    base = dataset.split("-")[0]
+    root = Path(data_root).expanduser()
+    sub = root / DATASET_DIRS.get(base, base)
+    return sub if sub.is_dir() else root
+
+
+def data_kind_of(dataset: str) -> str:
+    """``synthetic`` for the embedded SynthFER protocols, ``real`` otherwise."""
+    return "synthetic" if dataset.startswith("synth") else "real"
+
+
+def resolve_dataset(
+    real_name: str,
+    data_root: str | os.PathLike | None,
+    synthetic_name: str = "synth-inthewild",
+    **options: Any,
+) -> tuple[str, str]:
+    """``(dataset name, reason)``: ``real_name`` when its data is readable under ``data_root``, else
+    ``synthetic_name`` with the reason (no data root, or the loader's layout error — e.g. RAF-DB's labels
+    without its images)."""
+    from fer_lib.data import load_dataset
+
+    if data_root is None:
+        return synthetic_name, "no data_root given"
+    try:
+        load_dataset(real_name, root=dataset_root(data_root, real_name), split="test", **options)
+    except (FileNotFoundError, ValueError) as err:
+        return synthetic_name, f"{real_name} not usable under {data_root}: {err}"
+    return real_name, "real data found"
+
+
+def resolve_scale(scale: str | None, data_root: str | os.PathLike | None = None) -> str:
+    """``scale``, else ``FER_SCALE`` from the environment, else ``paper`` with CUDA and a data root, else ``cpu``."""
+    return check_scale(scale or os.environ.get("FER_SCALE") or default_scale(data_root))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunContext:
+    """Where and how one execution of a paper table's notebook runs (resolved, immutable)."""
+
+    paper: str
+    table: str
+    scale: str
+    #: The table's main dataset (protocols may use others per column; each cell records its own).
+    dataset: str
+    data_root: Path | None
+    device: str
+    seeds: tuple[int, ...]
+    output_dir: Path
+    #: ``real``, ``synthetic``, or ``none`` for a table that reads no data (e.g. complexity measurements).
+    data_kind: str
+
+    @classmethod
+    def resolve(
+        cls,
+        paper: str,
+        table: str,
+        scale: str | None = None,
+        dataset: str | None = None,
+        data_root: str | os.PathLike | None = None,
+        device: str | None = None,
+        seeds: Sequence[int] = (0,),
+        output_dir: str | os.PathLike | None = None,
+        real_dataset: str | None = None,
+        synthetic_dataset: str = "synth-inthewild",
+        reads_data: bool = True,
+        quiet: bool = False,
+    ) -> RunContext:
+        """Resolve a notebook's parameters.
+
+        ``scale=None`` follows :func:`resolve_scale`. ``dataset=None`` takes ``real_dataset`` when
+        ``data_root`` is given, else ``synthetic_dataset``. ``output_dir=None`` follows
+        :func:`fer_lib.io.output_dir_for`.
+        ``reads_data=False``: the table reads no dataset (``dataset`` only describes its input, e.g.
+        ``"random input"``) and its cells are of data kind ``none``. Prints the context unless ``quiet``.
+        """
+        if paper not in papers.PAPERS:
+            raise ValueError(f"unknown paper {paper!r}; expected one of {', '.join(papers.PAPERS)}")
+        scale = resolve_scale(scale, data_root)
+        root = Path(data_root).expanduser() if data_root else None
+        if dataset is None:
+            dataset = real_dataset if (root and real_dataset) else synthetic_dataset
+        data_kind = data_kind_of(dataset) if reads_data else "none"
+        if data_kind == "real" and root is None:
+            raise ValueError(f"dataset {dataset!r} is real data: pass data_root= (the folder holding your copy)")
+        seeds = tuple(int(s) for s in seeds)
+        if not seeds:
+            raise ValueError("seeds must name at least one seed")
+        context = cls(paper=paper, table=str(table).lower(), scale=scale, dataset=dataset, data_root=root,
+                      device=device or default_device(), seeds=seeds,
+                      output_dir=Path(output_dir) if output_dir else output_dir_for(paper, scale),
+                      data_kind=data_kind)
+        if not quiet:
+            print(context.banner())
+        return context
+
+    def banner(self) -> str:
+        warn = "  (SYNTHETIC data: numbers are not comparable to the paper's)" if self.data_kind == "synthetic" else ""
+        return (f"{self.paper} table {self.table.upper()} | scale={self.scale} | dataset={self.dataset} "
+                f"[{self.data_kind}]{warn} | device={self.device} | seeds={list(self.seeds)} | "
+                f"output -> {self.output_dir}")
+
+
+__all__ = ["DATASET_DIRS", "RunContext", "data_kind_of", "dataset_root", "resolve_dataset", "resolve_scale"]

@@ -1,0 +1,66 @@
+"""Splits as a recipe loads them, and the occlusion / pose test subsets, on the exact-format fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fer_lib.data.fixtures import write_all
+from fer_lib.protocols import splits
+from fer_lib.recipes import get_recipe
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    write_all(root)
+    return root
+
+
+def test_subset_source_names_real_and_synthetic_subsets(tmp_path: Path) -> None:
+    (tmp_path / "ran_lists").mkdir()
+    name, opts = splits.subset_source("rafdb", "pose>45", tmp_path)
+    assert name == "rafdb-pose45" and opts == {"lists_root": str(tmp_path / "ran_lists")}
+    assert splits.subset_source("ferplus", "occlusion", tmp_path)[0] == "ferplus-occlusion"
+    # a data_root without ran_lists/ is taken as the lists folder itself
+    assert splits.lists_root(tmp_path / "ran_lists") == tmp_path / "ran_lists"
+    assert splits.subset_source("synth-inthewild", "pose>30") == ("synth-inthewild", {"subset": "pose>30"})
+
+
+@pytest.mark.parametrize(
+    ("base", "kind", "root", "message"),
+    [
+        ("rafdb", "blur", ".", "unknown subset kind"),
+        ("fer2013", "occlusion", ".", "no 'occlusion' test subset"),
+        ("rafdb", "occlusion", None, "pass data_root"),
+    ],
+)
+def test_subset_source_errors(base: str, kind: str, root: str | None, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        splits.subset_source(base, kind, root)
+
+
+def test_load_subset_applies_the_recipe(data_root: Path) -> None:
+    recipe = get_recipe("resnet", "smoke")
+    subset = splits.load_subset("ferplus", "pose>30", recipe, data_root)
+    x, _ = subset[0][:2]
+    assert tuple(x.shape[-2:]) == (recipe.image_size, recipe.image_size)
+
+
+def test_load_split_caps_stratifies_and_is_loaded_once(data_root: Path) -> None:
+    recipe = get_recipe("resnet", "smoke", max_train=6)
+    train = splits.load_split("rafdb", "train", recipe, data_root, seed=0)
+    assert len(train) == 6
+    assert splits.load_split("rafdb", "train", recipe, data_root, seed=0) is train  # memoised
+    other = splits.load_split("rafdb", "train", recipe, data_root, seed=1)
+    assert other is not train and len(other) == 6
+    full = splits.load_split("rafdb", "train", get_recipe("resnet", "smoke", max_train=None), data_root)
+    # every class of the full split keeps at least one image in the subsample
+    assert set(np.unique(train.targets)) <= set(np.unique(full.targets))
+
+
+def test_real_data_without_a_root_is_an_error() -> None:
+    with pytest.raises(ValueError, match="pass data_root"):
+        splits.load_split("fer2013", "train", get_recipe("resnet", "smoke"), None)

@@ -1,0 +1,64 @@
+"""The model family's registered loss and recipe, and the one per-seed loop."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fer_lib.losses import CrossEntropy, FacialSemanticLoss, loss_identity
+from fer_lib.models import create_model, model_family
+from fer_lib.protocols import TrainingJob, default_loss, recipe_for, run_seeds
+from fer_lib.settings import RunContext
+
+
+def test_each_family_declares_its_loss_and_recipe_where_it_is_registered() -> None:
+    assert (model_family("pcnn").loss, model_family("pcnn").recipe) == ("facial_semantic", "pcnn")
+    assert (model_family("resnet18").loss, model_family("resnet18").recipe) == ("ce", "resnet")
+    assert (model_family("manet").loss, model_family("manet").recipe) == ("manet", "resnet")
+    assert isinstance(default_loss("resnet18"), CrossEntropy)
+    assert isinstance(default_loss("pcnn"), FacialSemanticLoss)
+    with pytest.raises(ValueError, match="unknown model 'pcnn2'"):
+        model_family("pcnn2")
+
+
+def test_manet_trains_on_both_branches() -> None:
+    """MA-Net trains with its paper's branch-wise CE; its beta is part of the run-cache key."""
+    loss = default_loss("manet")
+    assert loss_identity(loss) == {"name": "manet", "beta": 0.6, "label_smoothing": 0.0}
+    assert loss_identity(default_loss("manet", beta=0.5)) != loss_identity(loss)
+    torch.manual_seed(0)
+    out = create_model("manet", num_classes=7).eval()(torch.randn(2, 3, 64, 64))
+    target = torch.tensor([1, 4])
+    ce = torch.nn.functional.cross_entropy
+    expected = 0.6 * ce(out.local_logits, target) + 0.4 * ce(out.global_logits, target)
+    assert torch.allclose(loss(out, target), expected)
+
+
+def test_recipe_follows_the_registered_family(tmp_path) -> None:
+    ctx = RunContext.resolve("pcnn", "ii", "smoke", device="cpu", output_dir=tmp_path, quiet=True)
+    assert recipe_for("pcnn", ctx).family == "pcnn"
+    assert recipe_for("manet", ctx).family == "resnet"
+    assert recipe_for("resnet18", ctx, epochs=2).train.epochs == 2
+
+
+def test_a_job_rejects_unknown_models(tmp_path) -> None:
+    ctx = RunContext.resolve("pcnn", "ii", "smoke", device="cpu", output_dir=tmp_path, quiet=True)
+    with pytest.raises(ValueError, match="registered models: manet, pcnn"):
+        TrainingJob("resnet-18", "synth-inthewild", recipe_for("resnet18", ctx))
+
+
+@pytest.mark.slow
+def test_run_seeds_trains_one_run_per_seed_and_prints_a_line_each(tmp_path, capsys) -> None:
+    ctx = RunContext.resolve("pcnn", "vii", "smoke", device="cpu", seeds=(0, 1), output_dir=tmp_path, quiet=True)
+    recipe = recipe_for("resnet18", ctx, image_size=32)
+    job = TrainingJob("resnet18", "synth-inthewild", recipe)
+    from fer_lib.protocols import load_split
+
+    test = load_split("synth-inthewild", "test", recipe, train=False)
+    outs = run_seeds(ctx, job, {"test": test})
+    assert [o.seed for o in outs] == [0, 1] and outs[0].run_dir != outs[1].run_dir
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("resnet18 on synth-inthewild")]
+    assert len(lines) == 2 and "seed 1" in lines[1] and "trained in" in lines[1]
+    again = run_seeds(ctx, job, {"test": test})
+    assert all(o.from_cache for o in again)
+    assert [o.metrics["test"]["accuracy"] for o in again] == [o.metrics["test"]["accuracy"] for o in outs]
