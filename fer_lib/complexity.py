@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import io
 import logging
 import statistics
@@ -34,71 +33,20 @@ from typing import Any
 import torch
 from torch import nn
 
+from fer_lib.models.outputs import TensorOutput
+
 __all__ = [
-    "TensorOutput",
     "count_parameters",
     "count_used_parameters",
     "double_register",
     "fvcore_macs",
     "measure_latency",
     "measure_throughput",
-    "primary_tensor",
     "profile",
     "resnet_trunk_modules",
     "thop_macs",
     "thop_with_double_registration",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Output handling: models here may return tensors, tuples, NamedTuples, dicts or dataclasses.
-# --------------------------------------------------------------------------------------------
-def _flatten_tensors(obj: Any) -> list[torch.Tensor]:
-    """Every tensor inside ``obj`` (tensor, sequence, mapping, dataclass), in a stable order."""
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    if isinstance(obj, (tuple, list)):
-        return [t for item in obj for t in _flatten_tensors(item)]
-    if isinstance(obj, dict):
-        return [t for key in obj for t in _flatten_tensors(obj[key])]
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return [t for f in dataclasses.fields(obj) for t in _flatten_tensors(getattr(obj, f.name))]
-    return []
-
-
-def primary_tensor(output: Any) -> torch.Tensor:
-    """The main prediction of a model output: ``output`` itself, its ``logits`` field/key, or its first tensor."""
-    if isinstance(output, torch.Tensor):
-        return output
-    logits = output.get("logits") if isinstance(output, dict) else getattr(output, "logits", None)
-    if isinstance(logits, torch.Tensor):
-        return logits
-    tensors = _flatten_tensors(output)
-    if not tensors:
-        raise TypeError(f"model output of type {type(output).__name__} holds no tensor")
-    return tensors[0]
-
-
-class TensorOutput(nn.Module):
-    """Wraps a model so its forward returns plain tensors.
-
-    ``mode="primary"`` returns :func:`primary_tensor` of the output (e.g. for Grad-CAM);
-    ``mode="all"`` returns a tuple of every tensor in it, which keeps every branch in a traced
-    graph (a tracer could otherwise drop work that does not reach the returned tensor).
-    """
-
-    def __init__(self, model: nn.Module, mode: str = "primary") -> None:
-        super().__init__()
-        if mode not in ("primary", "all"):
-            raise ValueError(f"mode must be 'primary' or 'all', got {mode!r}")
-        self.model = model
-        self.mode = mode
-
-    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor | tuple[torch.Tensor, ...]:
-        out = self.model(*args, **kwargs)
-        if self.mode == "primary":
-            return primary_tensor(out)
-        return tuple(_flatten_tensors(out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,7 +128,8 @@ def thop_macs(model: nn.Module, example: torch.Tensor | Sequence[torch.Tensor]) 
 def fvcore_macs(model: nn.Module, example: torch.Tensor | Sequence[torch.Tensor]) -> float:
     """MACs traced by fvcore's ``FlopCountAnalysis`` (one fused multiply-add = 1), on a deep copy.
 
-    The model is wrapped to return all the tensors of its output, so structured outputs trace and
+    The model is wrapped to return all the tensors of its output
+    (:class:`fer_lib.models.outputs.TensorOutput` with ``mode="all"``), so structured outputs trace and
     every branch is kept. Counts conv, linear, matmul/bmm/einsum (attention), norms, upsampling
     and ``grid_sample``; element-wise ops are not counted.
     """

@@ -35,6 +35,7 @@ from torch import nn
 from fer_lib import complexity as cx
 from fer_lib.io import atomic_open, results_root
 from fer_lib.models import create_model, list_models, model_options
+from fer_lib.models.outputs import output_tensors
 from fer_lib.results import device_name, git_commit
 
 REFERENCE = "torchvision_resnet18"
@@ -59,7 +60,7 @@ def build(name: str, size: int, num_classes: int) -> nn.Module:
 
 def _loss(output: Any, target: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Cross-entropy on every ``[B, num_classes]`` tensor of the output (so every head is trained)."""
-    tensors = cx._flatten_tensors(output)
+    tensors = output_tensors(output)
     heads = [t for t in tensors if t.dim() == 2 and t.shape == (target.shape[0], num_classes)]
     if not heads:
         raise ValueError(f"no [B, {num_classes}] logits in the model output")

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from fer_lib import complexity as cx
+from fer_lib.models.outputs import TensorOutput, logits_of, output_tensors
 
 torch.set_num_threads(1)
 
@@ -133,17 +134,19 @@ def test_structured_outputs_are_handled(kind: str) -> None:
     # both heads are counted: 6*3 + 6*4
     assert cx.fvcore_macs(model, x) == 6 * 3 + 6 * 4
     assert cx.thop_macs(model, x)[0] == 6 * 3 + 6 * 4
-    out = cx.TensorOutput(model)(x)
+    # complexity reads outputs through the library's one wrapper (fer_lib.models.outputs)
+    out = TensorOutput(model)(x)
     assert out.shape == (1, 3)
     torch.testing.assert_close(out, model.a(x))
-    assert len(cx.TensorOutput(model, mode="all")(x)) == 2
+    assert len(TensorOutput(model, mode="all")(x)) == 2
+    assert [t.shape[1] for t in output_tensors(model(x))] == [3, 4]
 
 
-def test_primary_tensor_rejects_outputs_without_tensors() -> None:
-    with pytest.raises(TypeError, match="holds no tensor"):
-        cx.primary_tensor({"a": 1})
+def test_outputs_without_logits_are_rejected() -> None:
+    with pytest.raises(TypeError, match="cannot find logits"):
+        logits_of({"a": 1})
     with pytest.raises(ValueError, match="mode"):
-        cx.TensorOutput(nn.Identity(), mode="bad")
+        TensorOutput(nn.Identity(), mode="bad")
 
 
 def test_fvcore_counts_attention_matmuls_that_thop_misses() -> None:

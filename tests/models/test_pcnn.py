@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from fer_lib.complexity import count_used_parameters
 from fer_lib.losses import FacialSemanticLoss
 from fer_lib.models import create_model, list_models, model_options
+from fer_lib.models.outputs import TensorOutput
 from fer_lib.models.pcnn import (
     CROP_STRATEGIES,
     MDIM,
@@ -208,7 +209,7 @@ def test_plain_logits_wrapper_and_gradcam_target() -> None:
     torch.manual_seed(0)
     model = PCNN(num_classes=5, image_size=SMALL).eval()
     x = torch.randn(2, 3, SMALL, SMALL)
-    clf = model.as_classifier()
+    clf = TensorOutput(model)
     with torch.no_grad():
         assert torch.equal(clf(x), model(x).logits)
     # The refinement network runs twice (MDIM on the stitched map, GPN on the fused map); the
@@ -237,7 +238,7 @@ def test_gradcam_plus_plus_runs_on_the_gpn_refinement() -> None:
     model = PCNN(num_classes=5, image_size=SMALL).eval()
     x = torch.randn(2, 3, SMALL, SMALL)
     targets = [ClassifierOutputTarget(1), ClassifierOutputTarget(2)]
-    with cam_mod.GradCAMPlusPlus(model.as_classifier(), target_layers=[model.gradcam_target_layer]) as cam:
+    with cam_mod.GradCAMPlusPlus(TensorOutput(model), target_layers=[model.gradcam_target_layer]) as cam:
         maps = cam(input_tensor=x, targets=targets)
     assert maps.shape == (2, SMALL, SMALL)
     assert float(maps.max()) > 0  # a non-empty map: gradients reach the target layer

@@ -1,0 +1,206 @@
+"""Drawing maps for people: overlays, PNG bytes, the grid figure of a report and the probability chart.
+
+- :func:`to_image01` turns a normalised tensor (or a PIL image, an array) back into a displayable image;
+- :func:`overlay` draws a map as a jet heat map over a face; :func:`png_bytes` encodes an image;
+- :func:`cam_grid_figure` (one row per face, one column per method and target class),
+  :func:`save_figure` and :func:`save_grid` write report figures atomically;
+- :func:`probability_chart` is the class-probability bar chart of the widget explorer.
+
+The maps themselves come from :mod:`fer_lib.explain.cam`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from fer_lib.explain.cam import (
+    METHODS,
+    PREDICTED,
+    TRUE_LABEL,
+    compute_cams,
+    layer_name,
+    method_key,
+    predict_proba,
+    resolve_target,
+    sample_inputs,
+    target_layer,
+)
+from fer_lib.io import atomic_save
+from fer_lib.models.outputs import unwrap
+
+
+def to_image01(x: torch.Tensor | np.ndarray | Image.Image) -> np.ndarray:
+    """A displayable float32 image ``[H, W, 3]`` in ``[0, 1]`` from a normalised tensor ``[3, H, W]``
+    (ImageNet statistics, see :func:`fer_lib.data.transforms.denormalize`), a PIL image or an array."""
+    if isinstance(x, torch.Tensor):
+        from fer_lib.data.transforms import denormalize
+
+        if x.ndim != 3 or x.shape[0] not in (1, 3):
+            raise ValueError(f"expected a [3, H, W] tensor, got shape {tuple(x.shape)}")
+        if x.shape[0] == 1:
+            x = x.repeat(3, 1, 1)
+        return denormalize(x.detach().float().cpu()).permute(1, 2, 0).numpy().astype(np.float32)
+    if isinstance(x, Image.Image):
+        x = np.asarray(x.convert("RGB"))
+    arr = np.asarray(x)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"expected an image [H, W, 3], got shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    return np.clip(arr.astype(np.float32), 0.0, 1.0)
+
+
+def overlay(image01_hwc: np.ndarray | Image.Image, cam: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """The map ``cam`` ``[h, w]`` in ``[0, 1]`` as a jet heat map over ``image01_hwc`` ``[H, W, 3]``.
+
+    ``alpha`` is the weight of the heat map (0: the face only). The map is resized to the image.
+    Returns uint8 ``[H, W, 3]`` RGB.
+    """
+    import cv2
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    image = to_image01(image01_hwc)
+    cam = np.asarray(cam, dtype=np.float32)
+    if cam.ndim != 2:
+        raise ValueError(f"cam must be a 2-D map [h, w], got shape {cam.shape}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    if cam.shape != image.shape[:2]:
+        cam = cv2.resize(cam, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    cam = np.clip(np.nan_to_num(cam), 0.0, 1.0)
+    return show_cam_on_image(image, cam, use_rgb=True, image_weight=1.0 - alpha)
+
+
+def png_bytes(image: np.ndarray, size: int | None = None) -> bytes:
+    """PNG encoding of a uint8 or [0, 1] float image ``[H, W, 3]``, optionally resized to ``size`` x ``size``."""
+    arr = image if image.dtype == np.uint8 else (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    pil = Image.fromarray(arr)
+    if size is not None and pil.size != (size, size):
+        pil = pil.resize((size, size), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    pil.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def cam_grid_figure(
+    model: nn.Module,
+    dataset,
+    indices: Sequence[int],
+    methods: Sequence[str] = ("gradcam", "gradcam++"),
+    target_classes: Sequence[int | str] | None = None,
+    layer: nn.Module | str | None = None,
+    transform: Callable | None = None,
+    alpha: float = 0.5,
+    panel_size: float = 1.9,
+):
+    """A grid of maps: one row per face, a face column then one column per (method, target class).
+
+    ``dataset``: a :class:`fer_lib.data.FERDataset` whose samples are normalised tensors (or give
+    ``transform``, applied to ``dataset.load_image(i)``). ``target_classes``: entries are class
+    indices, class names, ``"predicted"`` or ``"true"``; default ``["predicted"]``. The face panel
+    is titled with the true label and the prediction (green when right, red when wrong).
+    Returns a matplotlib ``Figure`` (not shown; close it when done).
+    """
+    from matplotlib.figure import Figure
+
+    indices = [int(i) for i in indices]
+    if not indices:
+        raise ValueError("indices is empty: give at least one sample index")
+    methods = list(methods)
+    for m in methods:
+        method_key(m)
+    targets_spec = list(target_classes) if target_classes is not None else [PREDICTED]
+    classes = list(getattr(dataset, "classes", []))
+    images, truth = sample_inputs(dataset, indices, transform)
+    probs = predict_proba(model, images)
+    if not classes:
+        classes = [str(k) for k in range(probs.shape[1])]
+    if probs.shape[1] != len(classes):
+        raise ValueError(f"the model has {probs.shape[1]} outputs but the dataset has {len(classes)} classes")
+    preds = probs.argmax(1)
+    columns = [(m, t) for m in methods for t in targets_spec]
+    maps = {}
+    for m, t in columns:
+        per_image = [resolve_target(t, classes, int(truth[k]), int(preds[k])) for k in range(len(indices))]
+        maps[(m, t)] = (compute_cams(model, images, per_image, m, layer), per_image)
+
+    n_rows, n_cols = len(indices), 1 + len(columns)
+    fig = Figure(figsize=(panel_size * n_cols, panel_size * n_rows * 1.12 + 0.3), layout="constrained")
+    axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False))
+    for r, idx in enumerate(indices):
+        face = to_image01(images[r])
+        ok = preds[r] == truth[r]
+        ax = axes[r, 0]
+        ax.imshow(face)
+        ax.set_title(f"#{idx} true: {classes[truth[r]]}\npred: {classes[preds[r]]} ({probs[r, preds[r]]:.2f})",
+                     fontsize=8, color="darkgreen" if ok else "firebrick")
+        for c, (m, t) in enumerate(columns, start=1):
+            cams, per_image = maps[(m, t)]
+            ax = axes[r, c]
+            ax.imshow(overlay(face, cams[r], alpha))
+            label = t if isinstance(t, str) and t in (PREDICTED, TRUE_LABEL) else classes[per_image[r]]
+            detail = f" = {classes[per_image[r]]}" if label in (PREDICTED, TRUE_LABEL) else ""
+            ax.set_title(f"{METHODS[method_key(m)]}\n{label}{detail} ({probs[r, per_image[r]]:.2f})", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    name = type(unwrap(model)).__name__
+    try:
+        lname = layer_name(model, target_layer(model, layer))
+    except ValueError:
+        lname = "?"
+    fig.suptitle(f"{name}: maps of layer '{lname}' for the named class (probability in brackets)", fontsize=9)
+    return fig
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Write a matplotlib figure to ``path`` as PNG, atomically (no partial file on error)."""
+    return atomic_save(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+
+
+def save_grid(path: str | os.PathLike, model: nn.Module, dataset, indices: Sequence[int], dpi: int = 150,
+              **kwargs: Any) -> Path:
+    """:func:`cam_grid_figure` written to ``path`` as PNG (atomically); ``kwargs`` go to the figure."""
+    fig = cam_grid_figure(model, dataset, indices, **kwargs)
+    return save_figure(fig, path, dpi=dpi)
+
+
+def probability_chart(probs: np.ndarray, classes: Sequence[str], true: int | None, target: int | None) -> bytes:
+    """A horizontal bar chart of class probabilities as PNG bytes (true label in bold, explained class outlined)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.4, 2.6), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    pred = int(np.argmax(probs))
+    colors = ["tab:green" if k == pred and k == true else "tab:red" if k == pred else "tab:gray"
+              for k in range(len(classes))]
+    bars = ax.barh(range(len(classes)), probs, color=colors)
+    if target is not None:
+        bars[target].set_edgecolor("black")
+        bars[target].set_linewidth(1.5)
+    ax.set_yticks(range(len(classes)), labels=list(classes), fontsize=8)
+    if true is not None:
+        ax.get_yticklabels()[true].set_fontweight("bold")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability (bold: true label, outlined: explained)", fontsize=7)
+    ax.tick_params(axis="x", labelsize=7)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+__all__ = ["cam_grid_figure", "overlay", "png_bytes", "probability_chart", "save_figure", "save_grid", "to_image01"]

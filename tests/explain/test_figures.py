@@ -1,0 +1,73 @@
+"""fer_lib.explain.figures: overlays, images, grid figures and the probability chart."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from _explain_toys import PNG, SIZE, Blobs, Structured
+from PIL import Image
+
+from fer_lib.data.transforms import build_transform
+from fer_lib.explain import figures as F
+
+
+def test_overlay_shape_and_blend():
+    face = np.full((40, 30, 3), 0.5, dtype=np.float32)
+    cam = np.zeros((10, 10), dtype=np.float32)
+    cam[:5] = 1.0
+    out = F.overlay(face, cam)
+    assert out.shape == (40, 30, 3) and out.dtype == np.uint8
+    assert not np.array_equal(out[0, 0], out[-1, -1])  # hot top, cold bottom
+    plain = F.overlay(face, cam, alpha=0.0)
+    assert np.ptp(plain) == 0  # the face alone
+    assert F.overlay((face * 255).astype(np.uint8), cam).shape == (40, 30, 3)
+    with pytest.raises(ValueError, match="2-D map"):
+        F.overlay(face, np.zeros((1, 10, 10)))
+
+
+def test_to_image01_undoes_normalisation():
+    img = Image.fromarray(np.tile(np.arange(32, dtype=np.uint8)[None, :, None] * 8, (32, 1, 3)))
+    x = build_transform("eval", 32, train=False)(img)
+    back = F.to_image01(x)
+    assert back.shape == (32, 32, 3)
+    np.testing.assert_allclose(back, np.asarray(img) / 255.0, atol=2e-2)
+
+
+def test_png_bytes_and_probability_chart():
+    image = np.zeros((8, 8, 3), dtype=np.float32)
+    with Image.open(io.BytesIO(F.png_bytes(image, size=20))) as im:
+        assert im.size == (20, 20)
+    chart = F.probability_chart(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], true=2, target=1)
+    assert chart[:8] == PNG
+
+
+def test_grid_figure_and_png(tmp_path):
+    torch.manual_seed(0)
+    model = Structured()  # a tiny model keeps this test fast; the ResNet path is covered in test_cam
+    data = Blobs(transform=build_transform("eval", 32, train=False))
+    fig = F.cam_grid_figure(model, data, [0, 3], methods=("gradcam", "Grad-CAM++"),
+                            target_classes=["predicted", "true", "happiness"])
+    axes = [ax for ax in fig.axes if ax.images]
+    assert len(axes) == 2 * (1 + 2 * 3)
+    assert "true: neutral" in axes[0].get_title()
+    assert axes[-1].get_title().startswith("Grad-CAM++")
+    path = F.save_figure(fig, tmp_path / "grid.png")
+    assert path.read_bytes()[:8] == PNG
+    assert not list(tmp_path.glob(".*tmp"))  # atomic write left nothing behind
+    again = F.save_grid(tmp_path / "g2.png", model, Blobs(), [1], methods=["gradcam"], dpi=80,
+                        transform=build_transform("eval", 32, train=False))
+    with Image.open(again) as im:
+        assert im.size[0] > 100 and im.size[1] > 100
+
+
+def test_grid_needs_tensor_samples(resnet):
+    with pytest.raises(TypeError, match="pass transform="):
+        F.cam_grid_figure(resnet, Blobs(), [0])
+    with pytest.raises(ValueError, match="unknown target class"):
+        F.cam_grid_figure(resnet, Blobs(), [0], target_classes=["joy"],
+                          transform=build_transform("eval", SIZE, train=False))
+    with pytest.raises(ValueError, match="unknown CAM method"):
+        F.cam_grid_figure(resnet, Blobs(), [0], methods=["scorecam"])

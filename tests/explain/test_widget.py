@@ -1,0 +1,71 @@
+"""fer_lib.explain.widget: the CamExplorer widget, check_compatible and spread_indices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from _explain_toys import PNG, Blobs, Structured
+
+from fer_lib.data.labels import SEVEN_CLASSES
+from fer_lib.explain import widget as W
+from fer_lib.runs import LoadedRun
+
+
+def test_spread_indices():
+    assert list(W.spread_indices(5, None)) == [0, 1, 2, 3, 4]
+    assert list(W.spread_indices(5, 10)) == [0, 1, 2, 3, 4]
+    assert list(W.spread_indices(14, 10)) == [0, 1, 3, 4, 6, 7, 9, 10, 12, 13]
+
+
+def test_check_compatible(tmp_path):
+    six = LoadedRun(Structured(num_classes=6), {"model": "resnet18", "dataset": "other"}, tmp_path / "b")
+    with pytest.raises(ValueError, match="6 outputs but blobs has 7 classes"):
+        W.check_compatible(six, Blobs(), image_size=16)
+    W.check_compatible(LoadedRun(Structured(), {"model": "resnet18"}, tmp_path / "a"), Blobs(), image_size=16)
+
+
+def test_explorer_updates_views():
+    pytest.importorskip("ipywidgets")
+    torch.manual_seed(0)
+    run = LoadedRun(Structured(), {"model": "structured", "image_size": 32}, Path("runs/demo"))
+    ex = W.CamExplorer(run, Blobs(), "blobs", "test", max_samples=10, display_size=64)
+    assert list(ex.pool) == [0, 1, 3, 4, 6, 7, 9, 10, 12, 13]  # spread over the 14 samples
+    assert ex.layer.options[0] == "features"
+    ex.update()
+    assert ex.last_error is None
+    first = ex.overlay_view.value
+    assert first[:8] == PNG and ex.face_view.value[:8] == PNG and ex.chart_view.value[:8] == PNG
+    assert "true label: <b>neutral</b>" in ex.info.value
+    ex.next_button.click()  # the widget callbacks run as they would in the browser
+    assert ex.last_error is None and ex.index_box.value == ex.shown_index == 1
+    assert ex.overlay_view.value != first
+    ex.method.value = "gradcam"
+    ex.layer.value = "features.0"
+    ex.target.value = SEVEN_CLASSES.index("anger")
+    assert ex.last_error is None and "explaining <b>anger</b>" in ex.info.value
+    ex.index_box.value = 4  # in the pool: the slider follows
+    assert ex.current_index() == ex.shown_index == 4
+    ex.index_box.value = 5  # outside the pool: shown all the same
+    assert ex.shown_index == 5 and "sample <b>#5</b>" in ex.info.value
+    ex.filter.value = "wrong"
+    assert len(ex.positions) == int((ex.preds != ex.truth).sum())
+    ex.load_button.click()  # an empty path: the error is shown, not lost
+    assert "type a run folder" in ex.last_error and "firebrick" in ex.status.value
+
+
+def test_explorer_keeps_its_state_when_loading_fails():
+    pytest.importorskip("ipywidgets")
+    torch.manual_seed(0)
+    run = LoadedRun(Structured(), {"model": "structured", "image_size": 32}, Path("runs/demo"))
+    six = LoadedRun(Structured(num_classes=6), {"model": "six"}, Path("runs/six"))
+    ex = W.CamExplorer(run, Blobs(), "blobs", "test", max_samples=6, display_size=48,
+                       load_model=lambda source: six, load_data=lambda name, split, size: Blobs(4))
+    ex.update()
+    ex.checkpoint.value = "runs/six"
+    ex.load_button.click()  # 6 outputs for 7 classes: refused, the first model stays
+    assert "6 outputs" in ex.last_error
+    assert ex.model is run.model and ex.run_picker.value == "runs/demo" and ex.probs.shape == (6, 7)
+    ex.split_picker.value = "train"  # the injected loader gives a 4-sample set
+    assert ex.last_error is None and len(ex.pool) == 4
