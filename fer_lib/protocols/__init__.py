@@ -3,9 +3,9 @@
 Layers, bottom up (each imports only the ones above it in this list)::
 
     splits.py    load a dataset split as a recipe trains/tests on it; occlusion/pose test subsets
-    training.py  TrainingJob (model, options, loss, recipe, dataset) and run_seeds, the ONE per-seed loop:
-                 train or load from the run cache (fer_lib.runs), evaluate, print a line per seed
-    presets.py   table-row presets (a row's model, options and loss), registered per paper
+    training.py  ModelSetup (model, options, loss), TrainingJob (setup, recipe, dataset) and run_seeds, the ONE
+                 per-seed loop: train or load from the run cache (fer_lib.runs), evaluate, print a line per seed
+    presets.py   table-row presets (a row's ModelSetup), registered per paper
     tables.py    the protocols: accuracy_rows, variant_rows, subset_rows, fold_rows, balance_sweep, train_model
     <paper>.py   a paper's presets (pcnn.py: Tables I and II)
 
@@ -41,11 +41,20 @@ from fer_lib.protocols.tables import (
     train_model,
     variant_rows,
 )
-from fer_lib.protocols.training import RunOutcome, TrainingJob, default_loss, recipe_for, run_seeds, train_and_evaluate
+from fer_lib.protocols.training import (
+    ModelSetup,
+    RunOutcome,
+    TrainingJob,
+    default_loss,
+    recipe_for,
+    run_seeds,
+    train_and_evaluate,
+)
 from fer_lib.settings import RunContext, resolve_dataset
 
 __all__ = [
     "LISTS_DIR",
+    "ModelSetup",
     "REAL_SUBSETS",
     "SUBSET_KINDS",
     "Preset",

@@ -8,6 +8,7 @@ experiment settings and live here. Loss weights are those of the two-phase facia
 from __future__ import annotations
 
 from fer_lib.protocols.presets import Preset, register_presets
+from fer_lib.protocols.training import ModelSetup
 
 _NO_TWO_PHASE = (
     "no two-phase loss in this row: trained with CE on the GPN only (alpha=1, beta=0, no LPN); "
@@ -24,7 +25,7 @@ _GPN_ONLY = {"alpha": 1.0, "beta": 0.0}
 
 
 def _pcnn(name: str, table: str, row: str, options: dict, weights: dict, note: str = "") -> Preset:
-    return Preset("pcnn", name, table, row, "pcnn", options, "facial_semantic", weights, note=note)
+    return Preset("pcnn", name, table, row, ModelSetup("pcnn", options, "facial_semantic", weights), note=note)
 
 
 register_presets(
@@ -38,7 +39,7 @@ register_presets(
     _pcnn("table1_no_balance", "I", "PCNN without balance parameters", {}, _CBP),
     _pcnn("table1_pcnn", "I", "PCNN", {}, _BP),
     # Table II: components (RAF-DB / FERPlus).
-    Preset("pcnn", "table2_resnet18", "II", "ResNet18 (not pretrained)", "resnet18", {}, "ce",
+    Preset("pcnn", "table2_resnet18", "II", "ResNet18 (not pretrained)", ModelSetup("resnet18", loss="ce"),
            paper_pretrained=False, note="the registry's plain torchvision ResNet-18, trained with CE"),
     _pcnn("table2_gfieb", "II", "GFIEB + 4-layer residual classifier",
           {"use_lfsieb": False, "use_mdim": False, "use_lpn": False}, _GPN_ONLY,

@@ -9,10 +9,8 @@ Preset names are per paper (``get_preset("pcnn", "table2_bp")``), so papers neve
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
 
-from fer_lib.models import check_model
+from fer_lib.protocols.training import ModelSetup
 
 _PRESETS: dict[str, dict[str, Preset]] = {}
 
@@ -21,32 +19,22 @@ _PRESETS: dict[str, dict[str, Preset]] = {}
 class Preset:
     """One row of a paper's table.
 
-    ``loss=None`` trains with the model family's default loss (with ``loss_options``).
-    ``paper_pretrained`` says whether the paper's row started from pretrained weights; rows that did
-    not drop a caller's ``pretrained_path``.
+    ``setup``: the model, its options and its loss. ``paper_pretrained`` says whether the paper's row
+    started from pretrained weights; rows that did not drop a caller's ``pretrained_path``.
     """
 
     paper: str
     name: str
     table: str
     row: str
-    model: str
-    model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    loss: str | None = None
-    loss_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    setup: ModelSetup
     paper_pretrained: bool = True
     note: str = ""
 
-    def describe(self) -> str:
-        """``"table2_bp: facial_semantic(alpha=12, beta=8)"`` — the row's loss, for a cell's note."""
-        opts = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.loss_options.items())
-        return f"{self.name}: {self.loss or 'default loss'}" + (f"({opts})" if opts else "")
-
 
 def register_presets(*presets: Preset) -> None:
-    """Register table-row presets (their models must be registered)."""
+    """Register table-row presets (names unique per paper)."""
     for preset in presets:
-        check_model(preset.model)
         table = _PRESETS.setdefault(preset.paper, {})
         if preset.name in table and table[preset.name] != preset:
             raise ValueError(f"preset {preset.paper}/{preset.name} is registered twice")

@@ -17,6 +17,7 @@ Unknown model or preset names raise before anything trains: a typo never silentl
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ from fer_lib.metrics import accuracy, bootstrap_ci
 from fer_lib.models import check_model
 from fer_lib.protocols.presets import get_preset
 from fer_lib.protocols.splits import load_split, subset_source
-from fer_lib.protocols.training import RunOutcome, TrainingJob, recipe_for, run_seeds
+from fer_lib.protocols.training import ModelSetup, RunOutcome, TrainingJob, recipe_for, run_seeds
 from fer_lib.recipes import Recipe
 from fer_lib.results import ResultTable
 from fer_lib.settings import RunContext
@@ -61,10 +62,10 @@ def _add_test_cell(table: ResultTable, row: str, column: str, runs: Sequence[Run
                        [t["accuracy"] for t in tests], dataset, note)
 
 
-def _job(context: RunContext, model: str, dataset: str, model_options: Mapping[str, Any] | None = None,
-         recipe_overrides: Mapping[str, Any] | None = None, **fields: Any) -> TrainingJob:
-    recipe = recipe_for(model, context, **dict(recipe_overrides or {}))
-    return TrainingJob(model, dataset, recipe, model_options=dict(model_options or {}), **fields)
+def _job(context: RunContext, setup: ModelSetup, dataset: str, recipe_overrides: Mapping[str, Any] | None = None,
+         **fields: Any) -> TrainingJob:
+    """A job for ``setup`` on ``dataset`` with its family's recipe at the context's scale."""
+    return TrainingJob(setup, dataset, recipe_for(setup.model, context, **dict(recipe_overrides or {})), **fields)
 
 
 def train_model(
@@ -86,8 +87,8 @@ def train_model(
     false. Returns the recipe and one outcome per seed.
     """
     opts = dict(dataset_options or {})
-    job = _job(context, model_name, dataset, model_options, recipe_overrides, dataset_options=opts,
-               train_split=train_split)
+    job = _job(context, ModelSetup(model_name, dict(model_options or {})), dataset, recipe_overrides,
+               dataset_options=opts, train_split=train_split)
     if announce:
         print(job.recipe.describe())
     tests = {"test": load_split(dataset, test_split, job.recipe, context.data_root, train=False, **opts)}
@@ -145,18 +146,18 @@ def variant_rows(
         test_sets: dict[tuple, FERDataset] = {}
         for preset_name, paper_row in variants.items():
             preset = presets[preset_name]
-            options = {**preset.model_options, **dict(model_overrides or {})}
+            options = {**preset.setup.options, **dict(model_overrides or {})}
             if not preset.paper_pretrained:
                 options.pop("pretrained_path", None)  # the paper trained this row from scratch
-            job = _job(context, preset.model, dataset, options, recipe_overrides, loss=preset.loss,
-                       loss_options=preset.loss_options, dataset_options=opts,
-                       label=f"[{column}: {dataset}] {paper_row}")
+            job = _job(context, dataclasses.replace(preset.setup, options=options), dataset, recipe_overrides,
+                       dataset_options=opts, label=f"[{column}: {dataset}] {paper_row}")
             key = (job.recipe.scale, job.recipe.image_size, job.recipe.transform, job.recipe.max_test)
             if key not in test_sets:
                 test_sets[key] = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
             runs = run_seeds(context, job, {"test": test_sets[key]})
             _add_test_cell(table, paper_row, column, runs, "test", dataset,
-                           f"{preset.describe()}; {job.recipe.scale} recipe, {runs[0].train_size} training images")
+                           f"{preset_name}: {preset.setup.describe_loss()}; {job.recipe.scale} recipe, "
+                           f"{runs[0].train_size} training images")
             outcomes[(paper_row, column)] = runs
     return outcomes
 
@@ -189,18 +190,22 @@ def subset_rows(
                                        model_options=(model_options or {}).get(model_name),
                                        recipe_overrides=recipe_overrides)
             outcomes[(model_name, base)] = outs
-            # column -> (metrics key, dataset name, what the cell was tested on)
-            synthetic = base.startswith("synth")
-            cells = {column: (column, sources[column][0],
-                              sources[column][0] + (f" subset {kinds[column]}" if synthetic else ""))
-                     for column in kinds}
-            if full_test_columns and base in full_test_columns:
-                cells[full_test_columns[base]] = ("test", base, f"the whole {base} test set")
-            for column, (key, name, what) in cells.items():
-                _add_test_cell(table, paper_row, column, outs, key, name,
-                               f"trained on {base} ({recipe.scale} recipe), tested on "
-                               f"{len(outs[0].metrics[key]['targets'])} images of {what}")
+            whole = (full_test_columns or {}).get(base)
+            for column, (key, name, what) in _subset_cells(base, kinds, sources, whole).items():
+                tested = len(outs[0].metrics[key]["targets"])
+                note = f"trained on {base} ({recipe.scale} recipe), tested on {tested} images of {what}"
+                _add_test_cell(table, paper_row, column, outs, key, name, note)
     return outcomes
+
+
+def _subset_cells(base: str, kinds: Mapping[str, str], sources: Mapping[str, tuple[str, Any]],
+                  whole_column: str | None) -> dict[str, tuple[str, str, str]]:
+    """``{column: (metrics key, dataset name, what the cell was tested on)}`` of one base dataset's columns."""
+    suffix = {column: f" subset {kind}" if base.startswith("synth") else "" for column, kind in kinds.items()}
+    cells = {column: (column, sources[column][0], sources[column][0] + suffix[column]) for column in kinds}
+    if whole_column:
+        cells[whole_column] = ("test", base, f"the whole {base} test set")
+    return cells
 
 
 def fold_rows(
@@ -271,8 +276,8 @@ def balance_sweep(
     for alpha, beta in pairs:
         # Floats, as in the presets: the run-cache key hashes the JSON text (12 and 12.0 differ).
         alpha, beta = float(alpha), float(beta)
-        job = _job(context, "pcnn", dataset, model_options, recipe_overrides, loss="facial_semantic",
-                   loss_options={"alpha": alpha, "beta": beta}, dataset_options=opts,
+        setup = ModelSetup("pcnn", dict(model_options or {}), "facial_semantic", {"alpha": alpha, "beta": beta})
+        job = _job(context, setup, dataset, recipe_overrides, dataset_options=opts,
                    label=f"PCNN alpha={alpha:g}, beta={beta:g}")
         test_set = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
         for out in run_seeds(context, job, {"test": test_set}):

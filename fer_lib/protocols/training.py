@@ -1,9 +1,10 @@
 """Train one model one way for every seed of a run — the one loop every table protocol is built on.
 
-A :class:`TrainingJob` is everything that determines a training except the seed: the model and its
-options, the loss, the recipe and the dataset. :func:`run_seeds` trains it (or loads it from the run
-cache, :mod:`fer_lib.runs`) for each seed of a :class:`fer_lib.settings.RunContext`, evaluates it on
-the test sets it is given, prints one line per seed and returns one :class:`RunOutcome` per seed.
+A :class:`TrainingJob` is everything that determines a training except the seed: the
+:class:`ModelSetup` (model, options, loss), the recipe and the dataset. :func:`run_seeds` trains it
+(or loads it from the run cache, :mod:`fer_lib.runs`) for each seed of a
+:class:`fer_lib.settings.RunContext`, evaluates it on the test sets it is given, prints one line per
+seed and returns one :class:`RunOutcome` per seed.
 
 The model family's registration names its default loss and recipe family
 (``register_model("pcnn", loss="facial_semantic", recipe="pcnn")``); a job may override the loss.
@@ -42,23 +43,14 @@ def default_loss(model_name: str, **options: Any) -> nn.Module:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingJob:
-    """One model trained one way on one dataset: everything that determines its weights but the seed.
-
-    ``loss=None`` is the model family's default loss (with ``loss_options``). ``dataset_options`` go to
-    the loader of every split (e.g. FERPlus ``label_mode``, a ``fold``). ``label`` names the job in the
-    printed lines.
-    """
+class ModelSetup:
+    """What is trained: a registered model, its options and its loss (``loss=None``: the family's default,
+    built with ``loss_options``). A table-row preset names one; a :class:`TrainingJob` trains one."""
 
     model: str
-    dataset: str
-    recipe: Recipe
-    model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     loss: str | None = None
     loss_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    dataset_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    train_split: str = "train"
-    label: str = ""
 
     def __post_init__(self) -> None:
         check_model(self.model)
@@ -68,8 +60,27 @@ class TrainingJob:
             return default_loss(self.model, **self.loss_options)
         return build_loss(self.loss, **self.loss_options)
 
+    def describe_loss(self) -> str:
+        """``"facial_semantic(alpha=12, beta=8)"``, for a cell's note."""
+        opts = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.loss_options.items())
+        return (self.loss or model_family(self.model).loss) + (f"({opts})" if opts else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingJob:
+    """One model setup trained with one recipe on one dataset: everything that determines its weights but the
+    seed. ``dataset_options`` go to the loader of every split (e.g. FERPlus ``label_mode``, a ``fold``);
+    ``label`` names the job in the printed lines."""
+
+    setup: ModelSetup
+    dataset: str
+    recipe: Recipe
+    dataset_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    train_split: str = "train"
+    label: str = ""
+
     def describe(self) -> str:
-        return self.label or f"{self.model} on {self.dataset}"
+        return self.label or f"{self.setup.model} on {self.dataset}"
 
 
 @dataclasses.dataclass
@@ -99,14 +110,14 @@ def train_and_evaluate(
     The run-cache key covers the model and its options, the dataset, its loader options, its size and
     classes, the recipe, the loss (:func:`fer_lib.losses.loss_identity`) and the seed.
     """
-    recipe = job.recipe
-    options = dict(job.model_options)
+    recipe, setup = job.recipe, job.setup
+    options = dict(setup.options)
     num_classes = len(train_set.classes)
-    if "image_size" in model_options(job.model):
+    if "image_size" in model_options(setup.model):
         options.setdefault("image_size", recipe.image_size)
-    loss_fn = job.build_loss()
+    loss_fn = setup.build_loss()
     spec = {
-        "model": job.model, "model_options": options, "num_classes": num_classes, "dataset": job.dataset,
+        "model": setup.model, "model_options": options, "num_classes": num_classes, "dataset": job.dataset,
         "dataset_options": dict(job.dataset_options), "train_size": len(train_set),
         "classes": list(train_set.classes), "recipe": recipe.identity(), "loss": loss_identity(loss_fn),
         "seed": seed,
@@ -115,7 +126,7 @@ def train_and_evaluate(
     cfg = dataclasses.replace(recipe.train, seed=seed, lr=recipe.lr_for(loss_weight_sum(loss_fn)))
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    model, result = train_cached(spec, lambda: create_model(job.model, num_classes=num_classes, **options),
+    model, result = train_cached(spec, lambda: create_model(setup.model, num_classes=num_classes, **options),
                                  train_set, cfg, loss_fn=loss_fn, about=about)
     metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
                for name, ds in test_sets.items()}
@@ -142,4 +153,4 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
     return outcomes
 
 
-__all__ = ["RunOutcome", "TrainingJob", "default_loss", "recipe_for", "run_seeds", "train_and_evaluate"]
+__all__ = ["ModelSetup", "RunOutcome", "TrainingJob", "default_loss", "recipe_for", "run_seeds", "train_and_evaluate"]

@@ -7,7 +7,7 @@ import torch
 
 from fer_lib.losses import CrossEntropy, FacialSemanticLoss, loss_identity
 from fer_lib.models import create_model, model_family
-from fer_lib.protocols import TrainingJob, default_loss, recipe_for, run_seeds
+from fer_lib.protocols import ModelSetup, TrainingJob, default_loss, recipe_for, run_seeds
 from fer_lib.settings import RunContext
 
 
@@ -41,17 +41,19 @@ def test_recipe_follows_the_registered_family(tmp_path) -> None:
     assert recipe_for("resnet18", ctx, epochs=2).train.epochs == 2
 
 
-def test_a_job_rejects_unknown_models(tmp_path) -> None:
-    ctx = RunContext.resolve("pcnn", "ii", "smoke", device="cpu", output_dir=tmp_path, quiet=True)
+def test_a_setup_rejects_unknown_models_and_describes_its_loss() -> None:
+    assert ModelSetup("pcnn", loss_options={"alpha": 12.0, "beta": 8.0}).describe_loss() == \
+        "facial_semantic(alpha=12, beta=8)"
+    assert ModelSetup("resnet18").describe_loss() == "ce"
     with pytest.raises(ValueError, match="registered models: manet, pcnn"):
-        TrainingJob("resnet-18", "synth-inthewild", recipe_for("resnet18", ctx))
+        ModelSetup("resnet-18")
 
 
 @pytest.mark.slow
 def test_run_seeds_trains_one_run_per_seed_and_prints_a_line_each(tmp_path, capsys) -> None:
     ctx = RunContext.resolve("pcnn", "vii", "smoke", device="cpu", seeds=(0, 1), output_dir=tmp_path, quiet=True)
     recipe = recipe_for("resnet18", ctx, image_size=32)
-    job = TrainingJob("resnet18", "synth-inthewild", recipe)
+    job = TrainingJob(ModelSetup("resnet18"), "synth-inthewild", recipe)
     from fer_lib.protocols import load_split
 
     test = load_split("synth-inthewild", "test", recipe, train=False)
