@@ -13,14 +13,10 @@ from fer_lib.losses import FacialSemanticLoss
 from fer_lib.models import create_model, list_models, model_options
 from fer_lib.models.outputs import TensorOutput
 from fer_lib.models.pcnn import (
-    CROP_STRATEGIES,
     MDIM,
     PCNN,
-    PCNN_VARIANTS,
     PCNNOutput,
     build_refinement,
-    list_pcnn_variants,
-    pcnn_variant,
     region_boxes,
     region_layout,
     stitch,
@@ -67,28 +63,6 @@ def test_registered_with_its_options() -> None:
         create_model("pcnn", image_size=16)
 
 
-def test_presets_cover_every_table_row() -> None:
-    assert len(list_pcnn_variants("I")) == 6
-    assert len(list_pcnn_variants("II")) == 6
-    paper = pcnn_variant("paper")
-    assert (paper.alpha, paper.beta) == (12.0, 8.0) and paper.model_kwargs == {}
-    assert (pcnn_variant("table1_no_balance").alpha, pcnn_variant("table1_no_balance").beta) == (10.0, 10.0)
-    assert (pcnn_variant("table2_cbp").alpha, pcnn_variant("table2_cbp").beta) == (10.0, 10.0)
-    assert pcnn_variant("table2_resnet18").model == "resnet18"
-    strategies = {
-        pcnn_variant(n).model_kwargs.get("crop_strategy", "sense_organs") for n in list_pcnn_variants("I")
-    }
-    assert strategies == set(CROP_STRATEGIES)
-    d = pcnn_variant("table2_mdim").as_dict()
-    assert d["model"] == "pcnn" and d["model_kwargs"] == {"use_lpn": False}
-    assert d["loss"] == {"name": "facial_semantic", "alpha": 1.0, "beta": 0.0}
-    loss = pcnn_variant("table2_bp").loss()
-    assert isinstance(loss, FacialSemanticLoss) and (loss.alpha, loss.beta) == (12.0, 8.0)
-    with pytest.raises(ValueError, match="table1_pcnn"):
-        pcnn_variant("table3")
-
-
-# ------------------------------------------------------------------ region boxes
 def test_sense_organ_boxes_at_224_follow_10_3_7() -> None:
     boxes = region_boxes("sense_organs", 224)
     assert boxes == [
@@ -267,41 +241,6 @@ def test_modules_are_registered_once() -> None:
     assert extra == sum(p.numel() for p in build_refinement().parameters()) == 8_393_728
 
 
-# ------------------------------------------------------------------ every variant trains
-# Presets that share a model configuration (e.g. "paper", "table1_pcnn", "table2_bp") are built once.
-_UNIQUE_VARIANTS = sorted(
-    {(v.model, tuple(sorted(v.model_kwargs.items()))): n for n, v in PCNN_VARIANTS.items()}.values()
-)
-
-
-@pytest.mark.parametrize("name", _UNIQUE_VARIANTS)
-def test_variant_builds_and_trains_one_step(name: str) -> None:
-    torch.manual_seed(0)
-    variant = pcnn_variant(name)
-    model = variant.build(num_classes=7, image_size=SMALL).train()
-    loss_fn = variant.loss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    x, y = torch.randn(2, 3, SMALL, SMALL), torch.tensor([1, 4])
-    loss = loss_fn(model(x), y)
-    assert torch.isfinite(loss)
-    opt.zero_grad()
-    loss.backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None]
-    assert not missing, f"parameters outside the graph: {missing[:5]}"
-    opt.step()
-    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
-    assert changed, "no parameter changed"
-    # Every trunk and every head learns (weight decay alone would also move them, so look at the grads).
-    for prefix in ("gfieb.conv1", "gfieb.layer3", "refinement.", "gpn.fc", "lfsieb.trunks.", "lpn.fcs."):
-        grads = [p.grad for n, p in model.named_parameters() if n.startswith(prefix)]
-        assert all(g.abs().sum() > 0 for g in grads), prefix
-    if isinstance(model, PCNN) and model.lfsieb is not None:
-        for i in range(len(model.lfsieb.trunks)):
-            assert model.lfsieb.trunks[i].conv1.weight.grad.abs().sum() > 0
-
-
-# ------------------------------------------------------------------ pretrained weights
 def test_pretrained_file_loads_into_every_trunk(tmp_path) -> None:
     from torchvision.models import resnet18
 
