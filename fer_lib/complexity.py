@@ -247,6 +247,22 @@ def _timed_runs(model: nn.Module, inputs: tuple[torch.Tensor, ...], warmup: int,
     return times
 
 
+def _time_batches(model: nn.Module, input_size: Sequence[int], batch_size: int, device: str | torch.device,
+                  warmup: int, runs: int) -> list[float]:
+    """Milliseconds of ``runs`` timed eval-mode forward passes on a random ``[batch_size, *input_size]`` batch
+    after ``warmup`` untimed ones; the model is moved to ``device`` and its training flag restored after."""
+    if runs < 1:
+        raise ValueError("runs must be >= 1")
+    device = torch.device(device)
+    x = torch.randn(batch_size, *input_size, device=device)
+    was_training = model.training
+    model.to(device).eval()
+    try:
+        return _timed_runs(model, (x,), warmup, runs)
+    finally:
+        model.train(was_training)
+
+
 def measure_latency(
     model: nn.Module,
     input_size: Sequence[int] = (3, 224, 224),
@@ -258,16 +274,7 @@ def measure_latency(
 
     The model is moved to ``device`` and put in eval mode (its training flag is restored after).
     """
-    if runs < 1:
-        raise ValueError("runs must be >= 1")
-    device = torch.device(device)
-    x = torch.randn(1, *input_size, device=device)
-    was_training = model.training
-    model.to(device).eval()
-    try:
-        times = _timed_runs(model, (x,), warmup, runs)
-    finally:
-        model.train(was_training)
+    times = _time_batches(model, input_size, 1, device, warmup, runs)
     return statistics.fmean(times), (statistics.stdev(times) if len(times) > 1 else 0.0)
 
 
@@ -280,16 +287,7 @@ def measure_throughput(
     runs: int = 5,
 ) -> float:
     """Inference throughput in items per second at ``batch_size``."""
-    if runs < 1:
-        raise ValueError("runs must be >= 1")
-    device = torch.device(device)
-    x = torch.randn(batch_size, *input_size, device=device)
-    was_training = model.training
-    model.to(device).eval()
-    try:
-        times = _timed_runs(model, (x,), warmup, runs)
-    finally:
-        model.train(was_training)
+    times = _time_batches(model, input_size, batch_size, device, warmup, runs)
     return batch_size * runs / (sum(times) / 1000.0)
 
 
