@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(f"{paper}/{table}")
         from fer_lib.results import build_report
 
-        print(f"wrote {build_report()}")
+        # The report gathers the tables where this run wrote them (results/ unless --output-dir says otherwise).
+        print(f"wrote {build_report(args.output_dir)}")
         if failures:
             print(f"failed tables: {', '.join(failures)}", file=sys.stderr)
             return 1

@@ -80,3 +80,13 @@ def test_cli_shows_what_the_notebook_prints(tiny_notebooks, capsys):
     argv = ["run", "--paper", "pcnn", "--table", "ii", "--scale", "smoke", "--output-dir", str(out)]
     assert reproduce.main(argv) == 0
     assert "training line from the notebook" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_all_with_an_output_dir_writes_its_report_there(tiny_notebooks, tmp_path, monkeypatch):
+    """`reproduce all --output-dir X` gathers X's tables into X/REPORT.md and leaves results/ alone."""
+    monkeypatch.setenv("FER_RESULTS_DIR", str(tmp_path / "results"))
+    out = tmp_path / "elsewhere"
+    assert reproduce.main(["all", "--scale", "smoke", "--output-dir", str(out)]) == 0
+    assert "PCNN — Table II" in (out / "REPORT.md").read_text()
+    assert not (tmp_path / "results").exists()
