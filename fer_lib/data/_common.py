@@ -77,8 +77,39 @@ def check_images_exist(paths: Sequence[Path], dataset: str, layout: str) -> None
         )
 
 
-class ImageFileDataset(FERDataset):
-    """A dataset whose samples are image files (paths kept in ``metadata['path']``)."""
+class LoadedDataset(FERDataset):
+    """A dataset built by a real-dataset loader: its ``name``, the samples it ``skipped`` by reason, and
+    optional per-sample ``soft_labels`` ``(N, C)`` given as ``extras['soft_label']`` (FERPlus votes)."""
+
+    def __init__(
+        self,
+        name: str,
+        classes: Sequence[str],
+        targets: Sequence[int] | np.ndarray,
+        metadata: pd.DataFrame | None = None,
+        transform: Callable[[Image.Image], Any] | None = None,
+        return_meta: bool = False,
+        skipped: dict[str, int] | None = None,
+        soft_labels: np.ndarray | None = None,
+    ) -> None:
+        super().__init__(classes, targets, metadata, transform=transform, return_meta=return_meta)
+        self.name = name
+        self.skipped = dict(skipped or {})
+        self.soft_labels = soft_labels
+
+    def extras(self, index: int) -> dict[str, Any]:
+        if self.soft_labels is None:
+            return {}
+        import torch
+
+        return {"soft_label": torch.from_numpy(self.soft_labels[index])}
+
+
+class ImageFileDataset(LoadedDataset):
+    """A dataset whose samples are image files (paths kept in ``metadata['path']``).
+
+    ``options``: ``transform``, ``return_meta``, ``skipped`` and ``soft_labels`` of :class:`LoadedDataset`.
+    """
 
     def __init__(
         self,
@@ -87,17 +118,14 @@ class ImageFileDataset(FERDataset):
         paths: Sequence[Path | str],
         targets: Sequence[int] | np.ndarray,
         metadata: pd.DataFrame | None = None,
-        transform: Callable[[Image.Image], Any] | None = None,
-        return_meta: bool = False,
-        skipped: dict[str, int] | None = None,
+        *,
         crop_boxes: np.ndarray | None = None,
+        **options: Any,
     ) -> None:
         metadata = pd.DataFrame(index=range(len(paths))) if metadata is None else metadata.copy()
         metadata = metadata.reset_index(drop=True)
         metadata["path"] = [str(p) for p in paths]
-        super().__init__(classes, targets, metadata, transform=transform, return_meta=return_meta)
-        self.name = name
-        self.skipped = dict(skipped or {})
+        super().__init__(name, classes, targets, metadata, **options)
         #: Optional (N, 4) x, y, w, h face boxes to crop before the transform (AffectNet).
         self.crop_boxes = crop_boxes
 
@@ -110,8 +138,11 @@ class ImageFileDataset(FERDataset):
         return image
 
 
-class ArrayDataset(FERDataset):
-    """A dataset whose images are rows of a uint8 array ``(N, H, W)`` (FER2013-style csv pixels)."""
+class ArrayDataset(LoadedDataset):
+    """A dataset whose images are rows of a uint8 array ``(N, H, W)`` (FER2013-style csv pixels).
+
+    ``options``: ``transform``, ``return_meta``, ``skipped`` and ``soft_labels`` of :class:`LoadedDataset`.
+    """
 
     def __init__(
         self,
@@ -121,18 +152,12 @@ class ArrayDataset(FERDataset):
         rows: np.ndarray,
         targets: Sequence[int] | np.ndarray,
         metadata: pd.DataFrame | None = None,
-        transform: Callable[[Image.Image], Any] | None = None,
-        return_meta: bool = False,
-        skipped: dict[str, int] | None = None,
-        soft_labels: np.ndarray | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(classes, targets, metadata, transform=transform, return_meta=return_meta)
-        self.name = name
+        super().__init__(name, classes, targets, metadata, **options)
         #: The shared decoded pixel table (not copied) and the row of each sample in it.
         self.pixels = pixels
         self.rows = np.asarray(rows, dtype=np.int64)
-        self.skipped = dict(skipped or {})
-        self.soft_labels = soft_labels
 
     def image_array(self, index: int) -> np.ndarray:
         """The raw grey ``(H, W)`` uint8 image of sample ``index``."""
@@ -140,13 +165,6 @@ class ArrayDataset(FERDataset):
 
     def load_image(self, index: int) -> Image.Image:
         return to_rgb_pil(np.ascontiguousarray(self.image_array(index)))
-
-    def extras(self, index: int) -> dict[str, Any]:
-        if self.soft_labels is None:
-            return {}
-        import torch
-
-        return {"soft_label": torch.from_numpy(self.soft_labels[index])}
 
 
 def select_fold(

@@ -305,7 +305,7 @@ def ferplus_from_folders(
         raise DatasetLayoutError(
             f"ferplus: {len(missing)} images named in label.csv are missing, e.g. {missing[0]}; expected {IMAGE_LAYOUT}"
         )
-    dataset = _FERPlusFolder(
+    return ImageFileDataset(
         "ferplus",
         classes_for(num_classes),
         paths,
@@ -314,20 +314,8 @@ def ferplus_from_folders(
         transform=transform,
         return_meta=return_meta,
         skipped=skipped,
+        soft_labels=np.concatenate(softs) if softs else None,
     )
-    dataset.soft_labels = np.concatenate(softs) if softs else None
-    return dataset
-
-
-class _FERPlusFolder(ImageFileDataset):
-    soft_labels: np.ndarray | None = None
-
-    def extras(self, index: int) -> dict[str, Any]:
-        if self.soft_labels is None:
-            return {}
-        import torch
-
-        return {"soft_label": torch.from_numpy(self.soft_labels[index])}
 
 
 @register_dataset("ferplus")

@@ -23,6 +23,7 @@ A name that cannot be resolved is an error (nothing is dropped silently).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -128,13 +129,16 @@ def _subset_meta(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def build_rafdb_subset(
     name: str,
-    root: str | os.PathLike | None,
-    lists_root: str | os.PathLike | None,
+    root: str | os.PathLike | None = None,
+    lists_root: str | os.PathLike | None = None,
+    split: str = "test",
     image_type: str = "aligned",
     require_images: bool = True,
     transform: Callable[[Image.Image], Any] | None = None,
     return_meta: bool = False,
 ) -> ImageFileDataset:
+    """The RAF-DB test subset ``name``; registered per subset with ``name`` bound (see :func:`_register`)."""
+    _check_split(name, split)
     base = check_root(root, name, "the RAF-DB root (EmoLabel/list_patition_label.txt, Image/aligned/)")
     label_file = find_label_file(base)
     labels = read_label_file(label_file)
@@ -175,14 +179,17 @@ def resolve_ferplus_names(image_names: np.ndarray, nf_votes: np.ndarray, wanted:
 
 def build_ferplus_subset(
     name: str,
-    root: str | os.PathLike | None,
-    lists_root: str | os.PathLike | None,
+    root: str | os.PathLike | None = None,
+    lists_root: str | os.PathLike | None = None,
+    split: str = "test",
     num_classes: int = 8,
     fer2013: str | os.PathLike | None = None,
     transform: Callable[[Image.Image], Any] | None = None,
     return_meta: bool = False,
     cache_dir: str | os.PathLike | None | bool = None,
 ) -> FERDataset:
+    """The FERPlus test subset ``name``; registered per subset with ``name`` bound (see :func:`_register`)."""
+    _check_split(name, split)
     base = check_root(root, name, "the FERPlus root (fer2013new.csv + FER2013 csv, or FER2013Test/)")
     classes = classes_for(num_classes)
     frame = read_list(find_list(lists_root, name), LISTS[name][2], "ferplus")
@@ -200,9 +207,9 @@ def build_ferplus_subset(
             if not hits:
                 raise DatasetLayoutError(f"{name}: image {stem}.png is in none of {', '.join(map(str, folders))}")
             paths.append(hits[0])
-        dataset = ImageFileDataset(name, classes, paths, targets, meta, transform=transform, return_meta=return_meta)
-        dataset.skipped = skipped
-        return dataset
+        return ImageFileDataset(
+            name, classes, paths, targets, meta, transform=transform, return_meta=return_meta, skipped=skipped
+        )
     votes_csv = find_votes_csv(base)
     if votes_csv is None:
         raise DatasetLayoutError(f"{name}: no fer2013new.csv or FER2013Test/ in {base}")
@@ -227,37 +234,10 @@ def build_ferplus_subset(
 
 
 def _register(name: str) -> None:
-    if name.startswith("rafdb"):
-
-        def builder(
-            root: str | os.PathLike | None = None,
-            lists_root: str | os.PathLike | None = None,
-            split: str = "test",
-            image_type: str = "aligned",
-            require_images: bool = True,
-            transform: Callable[[Image.Image], Any] | None = None,
-            return_meta: bool = False,
-        ) -> FERDataset:
-            _check_split(name, split)
-            return build_rafdb_subset(name, root, lists_root, image_type, require_images, transform, return_meta)
-
-    else:
-
-        def builder(
-            root: str | os.PathLike | None = None,
-            lists_root: str | os.PathLike | None = None,
-            split: str = "test",
-            num_classes: int = 8,
-            fer2013: str | os.PathLike | None = None,
-            transform: Callable[[Image.Image], Any] | None = None,
-            return_meta: bool = False,
-            cache_dir: str | os.PathLike | None | bool = None,
-        ) -> FERDataset:
-            _check_split(name, split)
-            return build_ferplus_subset(
-                name, root, lists_root, num_classes, fer2013, transform, return_meta, cache_dir
-            )
-
+    # The builder is the subset function with ``name`` bound: its remaining parameters are the options
+    # load_dataset checks.
+    build = build_rafdb_subset if name.startswith("rafdb") else build_ferplus_subset
+    builder = functools.partial(build, name)
     builder.__name__ = "build_" + name.replace("-", "_")
     builder.__doc__ = f"The {name} test subset (RAN list {LISTS[name][1]}); see the module docstring."
     register_dataset(name)(builder)

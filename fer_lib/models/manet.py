@@ -33,8 +33,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torchvision.models.resnet import BasicBlock
 
+from fer_lib.models.layers import init_like_torchvision, projection_shortcut, resnet18_stage
 from fer_lib.models.registry import register_model
 from fer_lib.models.weights import load_pretrained
 
@@ -53,13 +53,6 @@ class MANetOutput(NamedTuple):
 
 def _conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-
-
-def _shortcut(cin: int, cout: int, stride: int) -> nn.Module | None:
-    """1x1 conv + BN projection when the residual changes shape, else ``None`` (identity)."""
-    if stride == 1 and cin == cout:
-        return None
-    return nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
 
 
 class CBAM(nn.Module):
@@ -94,7 +87,7 @@ class AttentionBlock(nn.Module):
         self.conv2 = _conv3x3(cout, cout)
         self.bn2 = nn.BatchNorm2d(cout)
         self.cbam = CBAM(cout, reduction)
-        self.downsample = _shortcut(cin, cout, stride)
+        self.downsample = projection_shortcut(cin, cout, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -128,7 +121,7 @@ class MultiScaleBlock(nn.Module):
 
         self.forward_convs = branch()
         self.backward_convs = branch()
-        self.downsample = _shortcut(cin, cout, stride)
+        self.downsample = projection_shortcut(cin, cout, stride)
 
     def _hierarchy(self, groups: list[torch.Tensor], convs: nn.ModuleList) -> list[torch.Tensor]:
         outs: list[torch.Tensor] = []
@@ -164,6 +157,9 @@ class MANet(nn.Module):
             not built and the fused logits are the remaining branch's).
         reduction: CBAM channel reduction.
         scales: channel groups of a multi-scale block.
+        pretrained_path: a state dict file, loaded after the random initialisation; a ResNet-18 file
+            fills the shared pre-extractor, a fer_lib MA-Net file everything (tensors with another
+            shape, e.g. a head, are skipped). Nothing is ever downloaded.
     """
 
     def __init__(
@@ -174,6 +170,7 @@ class MANet(nn.Module):
         branches: str = "both",
         reduction: int = 16,
         scales: int = 4,
+        pretrained_path: str | os.PathLike | None = None,
     ) -> None:
         super().__init__()
         if branches not in ("both", "global", "local"):
@@ -187,9 +184,8 @@ class MANet(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.layer1 = nn.Sequential(BasicBlock(64, 64), BasicBlock(64, 64))
-        down = nn.Sequential(nn.Conv2d(64, 128, 1, stride=2, bias=False), nn.BatchNorm2d(128))
-        self.layer2 = nn.Sequential(BasicBlock(64, 128, 2, down), BasicBlock(128, 128))
+        self.layer1 = resnet18_stage(64, 64, 1)
+        self.layer2 = resnet18_stage(64, 128, 2)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.local_branches: nn.ModuleList | None = None
         self.global_branch: nn.Sequential | None = None
@@ -208,15 +204,9 @@ class MANet(nn.Module):
                 _stage(MultiScaleBlock, 256, 512, 2, scales=scales),
             )
             self.global_fc = nn.Linear(512, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_like_torchvision(self)
+        if pretrained_path is not None:
+            load_pretrained(self, pretrained_path)
 
     @property
     def gradcam_target_layer(self) -> nn.Module:
@@ -257,24 +247,7 @@ class MANet(nn.Module):
         return MANetOutput(self.beta * local + (1.0 - self.beta) * glob, local, glob)
 
 
+# The class itself is the registry builder: its constructor is the option list create_model checks.
 # MA-Net trains with CE on each branch (losses.py "manet"). Its paper's recipe is not in fer_lib.recipes: it
 # trains with the baseline (resnet) family's recipe at every scale.
-@register_model("manet", loss="manet", recipe="resnet")
-def manet(
-    num_classes: int = 7,
-    in_chans: int = 3,
-    beta: float = 0.6,
-    branches: str = "both",
-    reduction: int = 16,
-    scales: int = 4,
-    pretrained_path: str | os.PathLike | None = None,
-) -> MANet:
-    """MA-Net (Zhao et al. 2021), see :class:`MANet`. Returns :class:`MANetOutput`.
-
-    ``pretrained_path``: a state dict file; a ResNet-18 file fills the shared pre-extractor, a
-    fer_lib MA-Net file everything (tensors with another shape, e.g. a head, are skipped).
-    """
-    model = MANet(num_classes, in_chans, beta, branches, reduction, scales)
-    if pretrained_path is not None:
-        load_pretrained(model, pretrained_path)
-    return model
+manet = register_model("manet", loss="manet", recipe="resnet")(MANet)

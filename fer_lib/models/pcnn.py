@@ -37,8 +37,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.resnet import BasicBlock
 
+from fer_lib.models.layers import init_like_torchvision, resnet18_stage
 from fer_lib.models.registry import register_model
 from fer_lib.models.weights import load_pretrained, read_state_dict
 
@@ -131,29 +131,6 @@ def _out_size(n: int, stride_2_stages: int) -> int:
 # --------------------------------------------------------------------------------------------------
 # Building blocks
 # --------------------------------------------------------------------------------------------------
-def _init_like_torchvision(module: nn.Module) -> None:
-    """torchvision's ResNet initialisation: Kaiming-normal (fan_out, ReLU) convs, BatchNorm 1 / 0."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-
-
-def _residual_stage(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
-    """A ResNet-18 stage: two torchvision ``BasicBlock``s, the first one strided with a 1x1 projection."""
-    downsample = None
-    if stride != 1 or in_channels != out_channels:
-        downsample = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False),
-            nn.BatchNorm2d(out_channels),
-        )
-    return nn.Sequential(
-        BasicBlock(in_channels, out_channels, stride, downsample), BasicBlock(out_channels, out_channels)
-    )
-
-
 class ResNetTrunk(nn.Sequential):
     """ResNet-18 conv1..layer3 (the paper's "front 14 layers", its CNN backbone), random init.
 
@@ -170,18 +147,18 @@ class ResNetTrunk(nn.Sequential):
                 bn1=nn.BatchNorm2d(64),
                 relu=nn.ReLU(inplace=True),
                 maxpool=nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
-                layer1=_residual_stage(64, 64, 1),
-                layer2=_residual_stage(64, 128, 2),
-                layer3=_residual_stage(128, _TRUNK_CHANNELS, 2),
+                layer1=resnet18_stage(64, 64, 1),
+                layer2=resnet18_stage(64, 128, 2),
+                layer3=resnet18_stage(128, _TRUNK_CHANNELS, 2),
             )
         )
-        _init_like_torchvision(self)
+        init_like_torchvision(self)
 
 
 def build_refinement() -> nn.Sequential:
     """ResNet-18 ``layer4``, the refinement network: ``[B, 256, n, n] -> [B, 512, ceil(n/2), ceil(n/2)]``."""
-    stage = _residual_stage(_TRUNK_CHANNELS, _REFINED_CHANNELS, 2)
-    _init_like_torchvision(stage)
+    stage = resnet18_stage(_TRUNK_CHANNELS, _REFINED_CHANNELS, 2)
+    init_like_torchvision(stage)
     return stage
 
 

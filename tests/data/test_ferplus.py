@@ -50,6 +50,16 @@ def test_probability_mode_soft_labels(fixture_roots) -> None:
     assert soft[ds.classes.index("fear")] == pytest.approx(3 / 9)
 
 
+def test_image_layout_soft_labels(tmp_path) -> None:
+    root = fixtures.write_ferplus_folders(tmp_path, per_folder=8)
+    ds = load_dataset("ferplus", root=root, split="test", label_mode="probability", return_meta=True)
+    for i in range(len(ds)):
+        _, y, extras = ds[i]
+        soft = extras["soft_label"].numpy()
+        assert soft.shape == (8,) and abs(soft.sum() - 1) < 1e-6 and soft.argmax() == y
+    assert "soft_label" not in load_dataset("ferplus", root=root, split="test", return_meta=True)[0][2]
+
+
 def test_split_usages(fixture_roots) -> None:
     root = fixture_roots["ferplus"]
     usages = {s: set(load_dataset("ferplus", root=root, split=s, label_mode="argmax").metadata["usage"])

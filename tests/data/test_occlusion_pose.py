@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_lib.data import list_datasets, load_dataset
+from fer_lib.data import DATASETS, list_datasets, load_dataset
 from fer_lib.data._common import DatasetLayoutError, LabelFileError
 from fer_lib.data.occlusion_pose import LISTS, resolve_ferplus_names
 
@@ -12,6 +12,13 @@ SUBSETS = sorted(LISTS)
 
 def test_registered() -> None:
     assert set(SUBSETS) <= set(list_datasets())
+    # The subset name is bound, not an option; every subset takes split (test only).
+    assert DATASETS.options("rafdb-pose30") == sorted(
+        ["root", "lists_root", "split", "image_type", "require_images", "transform", "return_meta"]
+    )
+    assert DATASETS.options("ferplus-occlusion") == sorted(
+        ["root", "lists_root", "split", "num_classes", "fer2013", "transform", "return_meta", "cache_dir"]
+    )
 
 
 def test_rafdb_subsets(fixture_roots) -> None:

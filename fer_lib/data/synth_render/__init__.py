@@ -80,39 +80,17 @@ from .geometry import (
     N_ID,
     rotation_matrix,
 )
-from .model import (
-    A_BEARD,
-    A_BROW_THICK,
-    A_BROW_THIN,
-    A_DARK,
-    A_EYE,
-    A_HAIR,
-    A_LIP,
-    A_SKIN,
-    A_STRANDS,
-    A_THETA,
-    A_WF,
-    A_ZBASE,
-    EXTRA_CAVITY,
-    EXTRA_LANDMARK,
-    EXTRA_LOWER_TEETH,
-    EXTRA_UPPER_TEETH,
-    N_ATTR,
-    FaceModel,
-    face_model,
-    grid_size,
-)
+from .model import FaceModel, face_model, grid_size
 from .occluders import OCCLUDERS
 from .render import RenderResult, render_face
 from .subject import Subject, sample_subject
 from .texture import BROW_THICK, BROW_THIN, N_HAIR_STYLES
 
+# The face model's attribute-table layout (model.A_*, N_ATTR, EXTRA_*) stays internal to model and surface.
 __all__ = [
-    "A_BEARD", "A_BROW_THICK", "A_BROW_THIN", "A_DARK", "A_EYE", "A_HAIR", "A_LIP", "A_SKIN", "A_STRANDS",
-    "A_THETA", "A_WF", "A_ZBASE", "AU_INDEX", "AU_NAMES", "BORROW_SHARE", "BROW_THICK", "BROW_THIN",
-    "EXPRESSION_AUS", "EXPRESSION_NEIGHBOURS", "EXTRA_CAVITY", "EXTRA_LANDMARK", "EXTRA_LOWER_TEETH",
-    "EXTRA_UPPER_TEETH", "HEAD_A", "HEAD_B", "HEAD_C", "HINGE_Y", "HINGE_Z", "ID_NAMES", "MOUTH_Y", "N_ATTR",
-    "N_AU", "N_HAIR_STYLES", "N_ID", "NOISE_GAIN", "OCCLUDERS", "FaceModel", "RenderResult", "Subject",
+    "AU_INDEX", "AU_NAMES", "BORROW_SHARE", "BROW_THICK", "BROW_THIN", "EXPRESSION_AUS", "EXPRESSION_NEIGHBOURS",
+    "HEAD_A", "HEAD_B", "HEAD_C", "HINGE_Y", "HINGE_Z", "ID_NAMES", "MOUTH_Y", "N_AU", "N_HAIR_STYLES", "N_ID",
+    "NOISE_GAIN", "OCCLUDERS", "FaceModel", "RenderResult", "Subject",
     "expression_coefficients", "face_model", "grid_size", "render_face", "rotation_matrix", "sample_subject",
     "_blur",  # tests/data/test_synth.py checks the blur directly
 ]  # fmt: skip
