@@ -28,7 +28,7 @@ def confusion_heatmap(targets, predictions, classes: Sequence[str], ax=None, tit
 def paper_vs_reproduced(frame: pd.DataFrame, ax=None, title: str = ""):
     """Grouped bars of the paper's value and the reproduced value for each row x column of a table.
 
-    ``frame`` is :meth:`fer_lib.results.TableRun.frame` (columns row, column, paper_value, value, std).
+    ``frame`` is :meth:`fer_lib.results.ResultTable.frame` (columns row, column, paper_value, value, std).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5, 1.2 * len(frame)), 3.8))

@@ -12,17 +12,10 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from fer_lib.data.base import FERDataset, to_rgb_pil
+from fer_lib.data.errors import DatasetLayoutError
 
 #: Image file suffixes the folder loaders accept (lower case).
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm", ".ppm")
-
-
-class DatasetLayoutError(FileNotFoundError):
-    """A dataset root, label file or image that is missing or not in the expected layout."""
-
-
-class LabelFileError(ValueError):
-    """A label file with a malformed line or an unknown class."""
 
 
 def check_root(root: str | os.PathLike | None, dataset: str, layout: str) -> Path:

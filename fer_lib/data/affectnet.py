@@ -21,15 +21,8 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import (
-    DatasetLayoutError,
-    ImageFileDataset,
-    LabelFileError,
-    add_skip,
-    check_images_exist,
-    check_root,
-    find_first,
-)
+from fer_lib.data._common import ImageFileDataset, add_skip, check_images_exist, check_root, find_first
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import CANONICAL_CLASSES, SEVEN_CLASSES
 
 #: AffectNet expression code -> canonical class name (codes 8..10 are not expressions).

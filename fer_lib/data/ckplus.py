@@ -28,16 +28,8 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import (
-    IMAGE_SUFFIXES,
-    DatasetLayoutError,
-    ImageFileDataset,
-    LabelFileError,
-    add_skip,
-    check_root,
-    find_first,
-    select_fold,
-)
+from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, find_first, select_fold
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import CANONICAL_CLASSES, canonical_name
 from fer_lib.data.splits import subject_kfold
 

@@ -33,16 +33,9 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import (
-    IMAGE_SUFFIXES,
-    ArrayDataset,
-    DatasetLayoutError,
-    ImageFileDataset,
-    LabelFileError,
-    check_root,
-    find_first,
-)
+from fer_lib.data._common import IMAGE_SUFFIXES, ArrayDataset, ImageFileDataset, check_root, find_first
 from fer_lib.data.base import FERDataset
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import SEVEN_CLASSES, canonical_name
 
 #: FER2013's native label order (``emotion`` 0..6).

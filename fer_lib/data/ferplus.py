@@ -36,16 +36,9 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import (
-    ArrayDataset,
-    DatasetLayoutError,
-    ImageFileDataset,
-    LabelFileError,
-    add_skip,
-    check_root,
-    find_first,
-)
+from fer_lib.data._common import ArrayDataset, ImageFileDataset, add_skip, check_root, find_first
 from fer_lib.data.base import FERDataset
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.fer2013 import find_csv, load_fer2013_csv
 from fer_lib.data.labels import CANONICAL_CLASSES, SEVEN_CLASSES
 

@@ -18,7 +18,8 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import DatasetLayoutError, ImageFileDataset, LabelFileError, add_skip, check_root, select_fold
+from fer_lib.data._common import ImageFileDataset, add_skip, check_root, select_fold
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import SEVEN_CLASSES, SIX_BASIC
 from fer_lib.data.splits import leave_one_subject_out, subject_kfold
 

@@ -19,14 +19,8 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import (
-    DatasetLayoutError,
-    ImageFileDataset,
-    LabelFileError,
-    check_images_exist,
-    check_root,
-    find_first,
-)
+from fer_lib.data._common import ImageFileDataset, check_images_exist, check_root, find_first
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import SEVEN_CLASSES
 
 #: RAF-DB native label (1..7) -> canonical class name.

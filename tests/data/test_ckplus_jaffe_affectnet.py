@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from fer_lib.data import fixtures, load_dataset
-from fer_lib.data._common import DatasetLayoutError, LabelFileError
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.splits import is_subject_independent
 
 

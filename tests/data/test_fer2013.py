@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fer_lib.data import fer2013, fixtures, load_dataset
-from fer_lib.data._common import DatasetLayoutError, LabelFileError
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 
 
 def test_csv_protocol_splits_and_pixels(fixture_roots) -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fer_lib.data import fixtures, load_dataset
-from fer_lib.data._common import DatasetLayoutError, LabelFileError
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.ferplus import FERPLUS_TO_CANONICAL, vote_labels
 
 CASES = np.array([votes for votes, _ in fixtures.FERPLUS_CASES])

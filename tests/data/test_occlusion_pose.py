@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fer_lib.data import DATASETS, list_datasets, load_dataset
-from fer_lib.data._common import DatasetLayoutError, LabelFileError
+from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.occlusion_pose import LISTS, resolve_ferplus_names
 
 SUBSETS = sorted(LISTS)
