@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _toys import Interrupt, NoisyBlobs, recipe, tiny_model
 
 from fer_lib import engine
 from fer_lib.engine import TrainConfig, evaluate, fit
+from tests._toys import Interrupt, NoisyBlobs, recipe, tiny_model
 
 
 @pytest.mark.parametrize("scheduler", ["step", "onecycle", "exponential"])

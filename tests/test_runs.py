@@ -4,10 +4,10 @@ import json
 
 import pytest
 import torch
-from _toys import Interrupt, NoisyBlobs, recipe, tiny_model
 
 from fer_lib import runs
 from fer_lib.runs import LoadedRun, list_runs, run_key, train_cached
+from tests._toys import Interrupt, NoisyBlobs, recipe, tiny_model
 
 
 def test_run_cache_loads_instead_of_training(tmp_path, monkeypatch):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _explain_toys import SIZE
 from torch import nn
 
 from fer_lib.models import create_model
+from tests.explain._explain_toys import SIZE
 
 
 @pytest.fixture(scope="module")

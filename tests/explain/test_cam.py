@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _explain_toys import SIZE, Structured
 from torch import nn
 
 from fer_lib.explain import cam as C
 from fer_lib.models import create_model
 from fer_lib.models.outputs import TensorOutput
+from tests.explain._explain_toys import SIZE, Structured
 
 
 # -- layers -------------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ import io
 import numpy as np
 import pytest
 import torch
-from _explain_toys import PNG, SIZE, Blobs, Structured
 from PIL import Image
 
 from fer_lib.data.transforms import build_transform
 from fer_lib.explain import figures as F
+from tests.explain._explain_toys import PNG, SIZE, Blobs, Structured
 
 
 def test_overlay_shape_and_blend():

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from _explain_toys import PNG, Blobs, Structured
 
 from fer_lib.data.labels import SEVEN_CLASSES
 from fer_lib.explain import widget as W
 from fer_lib.runs import LoadedRun
+from tests.explain._explain_toys import PNG, Blobs, Structured
 
 
 def test_spread_indices():
