@@ -33,8 +33,8 @@ CI_BOOTSTRAP = "bootstrap over test images (one run)"
 #: Columns of every result CSV, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
     "paper", "table", "row", "column", "paper_value", "value", "delta", "std", "ci_low", "ci_high", "ci_method",
-    "n_seeds", "unit", "scale", "dataset", "data_kind", "device", "git_commit", "versions", "wall_seconds",
-    "train_seconds", "runs", "note",
+    "n_seeds", "seeds", "seed_values", "unit", "scale", "dataset", "data_kind", "device", "git_commit", "versions",
+    "wall_seconds", "train_seconds", "runs", "note",
 )
 
 
@@ -127,6 +127,7 @@ class ResultTable:
         runs: Sequence[Any] = (),
         data_kind: str | None = None,
         ci_method: str = CI_BOOTSTRAP,
+        seeds: Sequence[int] | None = None,
     ) -> dict[str, Any]:
         """Record one reproduced cell (``values``: one number per seed) beside the paper's cell.
 
@@ -137,12 +138,18 @@ class ResultTable:
         says otherwise) or none. ``runs``: the trained
         runs behind the cell (:class:`fer_lib.protocols.RunOutcome`); their training time and run-cache
         folders are recorded (``train_seconds``, ``runs``: names under ``runs/``, ``*`` = loaded from the
-        cache). ``data_kind`` defaults to the kind of ``dataset``, else the context's.
+        cache). ``data_kind`` defaults to the kind of ``dataset``, else the context's. ``seeds`` name the
+        seeds of ``values`` (default: the context's seeds when their number matches, as the protocols add them);
+        the per-seed values are recorded (``seed_values``) so that claims can pair two rows seed by seed.
         """
         vals = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
         if not vals:
             raise ValueError(f"cell ({row!r}, {column!r}) has no value")
         mean, std = mean_std(vals)
+        if seeds is None:
+            seeds = self.context.seeds if len(self.context.seeds) == len(vals) else ()
+        elif len(seeds) != len(vals):
+            raise ValueError(f"cell ({row!r}, {column!r}): {len(vals)} values for {len(seeds)} seeds")
         if len(vals) > 1:
             if ci is not None:
                 raise ValueError(f"cell ({row!r}, {column!r}) has {len(vals)} seeds: its interval is the t-interval "
@@ -160,7 +167,8 @@ class ResultTable:
             "paper_value": paper_value, "value": mean,
             "delta": mean - paper_value if np.isfinite(paper_value) else float("nan"),
             "std": std, "ci_low": ci[0] if ci else float("nan"), "ci_high": ci[1] if ci else float("nan"),
-            "ci_method": ci_method, "n_seeds": len(vals), "unit": unit, "scale": ctx.scale, "dataset": dataset,
+            "ci_method": ci_method, "n_seeds": len(vals), "seeds": _joined(seeds), "seed_values": _joined(vals),
+            "unit": unit, "scale": ctx.scale, "dataset": dataset,
             "data_kind": data_kind, "device": device_name(ctx.device),
             "git_commit": git_commit(), "versions": library_versions(), "wall_seconds": float("nan"),
             "train_seconds": float(sum(r.train_seconds for r in runs)) if runs else float("nan"),
@@ -229,6 +237,11 @@ class ResultTable:
 
 def _fmt(value: float, digits: int = 2) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _joined(values: Sequence[float | int]) -> str:
+    """``"41.25;40.5"``: per-seed numbers in one CSV field (floats at full precision)."""
+    return ";".join(repr(float(v)) if isinstance(v, float) else str(v) for v in values)
 
 
 def _run_label(run: Any) -> str:

@@ -110,3 +110,15 @@ def test_measurement_cells_have_data_kind_none(tmp_path):
     table = ResultTable(context)
     cell = table.add("ResNet-18", "Parameters (M)", 11.2, unit="M")
     assert cell["data_kind"] == "none" and cell["dataset"] == "random input"
+
+
+def test_cells_keep_their_per_seed_values(tmp_path):
+    """Claims compare two rows seed by seed: each cell records its seeds and their values."""
+    run = make_run(tmp_path)  # seeds (0, 1)
+    cell = run.add("GFIEB", "RAF-DB", [43.5, 34.25])
+    assert (cell["seeds"], cell["seed_values"]) == ("0;1", "43.5;34.25")
+    frame = pd.read_csv(run.save()["csv"], dtype={"seeds": str, "seed_values": str})
+    assert [float(v) for v in frame.loc[0, "seed_values"].split(";")] == [43.5, 34.25]
+    assert run.add("GFIEB", "FERPlus", [40.0], seeds=[2])["seeds"] == "2"
+    with pytest.raises(ValueError, match="2 values for 1 seeds"):
+        run.add("GFIEB", "SFEW", [40.0, 41.0], seeds=[2])
