@@ -247,8 +247,8 @@ class AuthorsLayoutPCNN(nn.Module):
         ]
         stitched = resize(torch.cat(strips, 2), *g.shape[-2:])
         theta = self.loc(self.layer4(stitched).flatten(1)).view(-1, 2, 3)
-        grid = F.affine_grid(theta, list(g.shape), align_corners=False)
-        fused = g + F.grid_sample(stitched, grid, align_corners=False)
+        grid = F.affine_grid(theta, list(g.shape), align_corners=True)  # the code's STN convention
+        fused = g + F.grid_sample(stitched, grid, align_corners=True)
         main = self.fc(self.layer4(fused).mean(dim=(2, 3)))
         local = sum(fc(m.mean(dim=(2, 3))) for fc, m in zip(self.region_fcs, maps, strict=True))
         return main, local

@@ -17,9 +17,10 @@ As in the authors' code it is ONE module, used twice per forward pass (on L for 
 and on F for the GPN) but registered once: registering a shared layer under two parents is what makes
 thop report the paper's 14.80 GMACs / 51.00 M parameters instead of the true 3.69 G / 25.9 M.
 
-Every trunk is built once and registered once. Region boxes follow the paper's 10:3:7 height rule
-(eyes+brows / cheeks / mouth) and w1 = w / 2; they scale with ``image_size``
-(see :func:`region_layout`).
+The STN warp (affine grid and grid_sample) uses ``align_corners=True`` as the authors' code does
+(``stn_align_corners``; the paper does not say). Every trunk is built once and registered once.
+Region boxes follow the paper's 10:3:7 height rule (eyes+brows / cheeks / mouth) and w1 = w / 2;
+they scale with ``image_size`` (see :func:`region_layout`).
 
 Ablations are constructor options: ``crop_strategy`` (Table I), ``use_lfsieb`` / ``use_mdim`` /
 ``use_lpn`` (Table II). Which options and loss weights each table row uses is an experiment setting:
@@ -248,10 +249,18 @@ class MDIM(nn.Module):
     ``identity_init``: start the last Linear at the identity transform (weights 0, bias
     ``[1, 0, 0, 0, 1, 0]``), the usual STN initialisation; ``False`` keeps PyTorch's random init, which
     is what the authors' code does.
+
+    ``align_corners``: the pixel convention of the warp (``affine_grid`` and ``grid_sample``, both
+    ``[B, 2, 3]`` -> grid ``[B, g, g, 2]`` -> warped ``[B, 256, g, g]``). ``True`` (default, the
+    authors' code): the normalised coordinates -1 / +1 are the centres of the corner cells, so a
+    translation ``t`` moves the sampling point by ``t * (g - 1) / 2`` cells; ``False``: -1 / +1 are the
+    outer edges of the map, a move of ``t * g / 2`` cells. The two agree only for the exact identity
+    transform (the paper does not say; see the discrepancy ledger).
     """
 
-    def __init__(self, refined_size: int, identity_init: bool = True) -> None:
+    def __init__(self, refined_size: int, identity_init: bool = True, align_corners: bool = True) -> None:
         super().__init__()
+        self.align_corners = align_corners
         self.localisation = nn.Sequential(
             nn.Flatten(1),
             nn.Linear(_REFINED_CHANNELS * refined_size * refined_size, _LOCALISATION_HIDDEN),
@@ -268,8 +277,10 @@ class MDIM(nn.Module):
         self, global_map: torch.Tensor, local_map: torch.Tensor, refinement: nn.Module
     ) -> tuple[torch.Tensor, torch.Tensor]:
         theta = self.localisation(refinement(local_map)).view(-1, 2, 3)
-        grid = F.affine_grid(theta, list(global_map.shape), align_corners=False)
-        warped = F.grid_sample(local_map, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        grid = F.affine_grid(theta, list(global_map.shape), align_corners=self.align_corners)
+        warped = F.grid_sample(
+            local_map, grid, mode="bilinear", padding_mode="zeros", align_corners=self.align_corners
+        )
         return global_map + warped, theta
 
 
@@ -327,6 +338,12 @@ class PCNN(nn.Module):
     ``logits`` [B, C] (GPN) and ``local_logits`` [B, C] (LPN) or ``None``.
     Feature map sizes: ``g = ceil(s/16)`` (trunks), ``r = ceil(s/32)`` (refinement); 14 / 7 at 224.
 
+    The authors' code (REFERENCE.md) is ``PCNN(image_size=224, crop_strategy="sense_organs",
+    stn_identity_init=False, stn_align_corners=True, share_refinement=True, pool="avg",
+    pretrained_path=<MS-Celeb-1M ResNet-18>)``: with the same weights its forward pass and this one agree
+    (``tests/models/test_pcnn_authors.py``). The defaults differ from it only in ``stn_identity_init``
+    (True, the usual STN start) and in the weights file (none is shipped).
+
     Args:
         num_classes: C.
         image_size: s, 224 in the paper; any int >= 32 works (cpu scale: 64, 96, 112 ...).
@@ -338,6 +355,10 @@ class PCNN(nn.Module):
             "GFIEB + LFSIEB").
         use_lpn: False -> no local prediction network (``local_logits`` is None).
         stn_identity_init: identity init of the localisation's last Linear (False: the code's random init).
+        stn_align_corners: the STN warp's ``align_corners`` (``affine_grid`` / ``grid_sample`` on the
+            ``[B, 256, g, g]`` maps, theta ``[B, 2, 3]``). True (default): the authors' code; False: the
+            convention fer_lib used before, which moves a translated sample ``g / (g - 1)`` times as far.
+            Identical for the identity transform only. See :class:`MDIM`.
         share_refinement: True (paper/code) -> the MDIM's localisation uses the GPN's layer4;
             False -> the MDIM gets a layer4 of its own.
         pool: ``"avg"`` (the authors' code) or ``"max"`` (the paper's text) pooling in GPN and LPN.
@@ -356,6 +377,7 @@ class PCNN(nn.Module):
         use_mdim: bool = True,
         use_lpn: bool = True,
         stn_identity_init: bool = True,
+        stn_align_corners: bool = True,
         share_refinement: bool = True,
         pool: str = "avg",
         pretrained_path: str | os.PathLike | None = None,
@@ -397,7 +419,9 @@ class PCNN(nn.Module):
             trunks = [new_trunk() for _ in range(n_regions)]
             self.lfsieb = LFSIEB(layout, trunks, self.map_size)
             if self.use_mdim:
-                self.mdim = MDIM(self.refined_size, identity_init=stn_identity_init)
+                self.mdim = MDIM(
+                    self.refined_size, identity_init=stn_identity_init, align_corners=stn_align_corners
+                )
                 if not share_refinement:
                     self.mdim_refinement = (
                         copy.deepcopy(self.refinement) if pretrained_path is not None else build_refinement()

@@ -53,6 +53,7 @@ def test_registered_with_its_options() -> None:
         "use_mdim",
         "use_lpn",
         "stn_identity_init",
+        "stn_align_corners",
         "pretrained_path",
         "share_refinement",
     ):
@@ -138,9 +139,11 @@ def test_stitch_of_the_paper_regions_at_224() -> None:
     assert torch.allclose(got[0, 0, :, 0], torch.linspace(0, 1, 14), atol=1e-6)  # align_corners=True
 
 
-def test_mdim_identity_init_is_a_plain_residual_add() -> None:
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_mdim_identity_init_is_a_plain_residual_add(align_corners: bool) -> None:
+    # The identity transform is the one case where both warp conventions agree.
     torch.manual_seed(0)
-    mdim = MDIM(refined_size=2, identity_init=True)
+    mdim = MDIM(refined_size=2, identity_init=True, align_corners=align_corners)
     g, loc = torch.randn(2, 256, 4, 4), torch.randn(2, 256, 4, 4)
     fused, theta = mdim(g, loc, build_refinement().eval())
     assert torch.allclose(theta, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]).expand(2, 2, 3))
@@ -148,6 +151,26 @@ def test_mdim_identity_init_is_a_plain_residual_add() -> None:
     random_init = MDIM(refined_size=2, identity_init=False)
     _, theta2 = random_init(g, loc, build_refinement().eval())
     assert not torch.allclose(theta2, theta)
+
+
+def test_mdim_warp_follows_the_authors_align_corners_true() -> None:
+    # A translation t moves the sampling point by t (g - 1) / 2 cells with align_corners=True (the code,
+    # the default) and by t g / 2 with False: t = 2 / (g - 1) shifts a column ramp by exactly one cell.
+    g = 4
+    ramp = torch.arange(g, dtype=torch.float32).view(1, 1, 1, g).expand(1, 256, g, g)
+    theta = torch.tensor([[[1.0, 0.0, 2 / (g - 1)], [0.0, 1.0, 0.0]]])
+
+    def warp(mdim: MDIM) -> torch.Tensor:
+        with torch.no_grad():
+            mdim.localisation[-1].weight.zero_()
+            mdim.localisation[-1].bias.copy_(theta.flatten())
+        fused, _ = mdim(torch.zeros_like(ramp), ramp, build_refinement().eval())
+        return fused[0, 0, 0]
+
+    assert PCNN(image_size=SMALL).mdim.align_corners is True
+    assert torch.allclose(warp(MDIM(refined_size=2))[: g - 1], ramp[0, 0, 0, 1:], atol=1e-5)
+    shifted = warp(MDIM(refined_size=2, align_corners=False))[: g - 2]  # (the last sample leaves the map)
+    assert torch.allclose(shifted, ramp[0, 0, 0, : g - 2] + g / (g - 1), atol=1e-5)  # 4/3 cells, not 1
 
 
 @pytest.mark.parametrize("identity", [True, False])
