@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seeds", default=None, help="comma-separated, e.g. 0,1,2")
         p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
         p.add_argument("--output-dir", default=None, help="default: results/<paper>")
-    sub.add_parser("report", help="rebuild results/REPORT.md")
+    sub.add_parser("report", help="rebuild results/REPORT.md and results/claims.csv (a verdict per claim)")
     args = parser.parse_args(argv)
     stream_notebook_output()
 

@@ -3,8 +3,9 @@
 A notebook resolves its settings into a :class:`fer_lib.settings.RunContext` and opens a
 :class:`ResultTable` on it; the protocols add one reproduced cell at a time with :meth:`ResultTable.add`
 (values from one or several seeds) and :meth:`ResultTable.save` writes ``table_<id>.csv`` (tidy, one
-row per cell) and ``table_<id>.md`` atomically. :func:`build_report` gathers every table under
-``results/`` into ``results/REPORT.md``.
+row per cell) and ``table_<id>.md`` atomically (the Markdown lists the paper's claims on that table with their
+verdicts). :func:`build_report` gathers every table under ``results/`` into ``results/REPORT.md``, with a verdict
+for every claim of the papers (:mod:`fer_lib.claims`), also written to ``results/claims.csv``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fer_lib import papers
+from fer_lib.claims import SYNTHETIC_NOTE, claims_markdown, evaluate_claims, verdict_counts
 from fer_lib.io import atomic_save, atomic_write_text, figure_sort_key, repo_root, results_root
 from fer_lib.metrics import mean_std, seed_ci
 from fer_lib.settings import RunContext, data_kind_of
@@ -292,7 +294,23 @@ def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
                      f"{_fmt(r.delta)} | {r.n_seeds} | {r.note} |")
     if notes:
         lines += ["", notes.strip()]
+    lines += _table_claims(frame)
     return "\n".join(lines) + "\n"
+
+
+def _table_claims(frame: pd.DataFrame) -> list[str]:
+    """The Markdown of the paper's claims on this table, judged on the cells of ``frame`` (none: no lines)."""
+    first = frame.iloc[0]
+    claims = papers.claims(first["paper"], first["table"])
+    if claims.empty:
+        return []
+    verdicts = evaluate_claims(frame, claims)
+    return ["", "## The paper's claims on this table", "",
+            f"{verdict_counts(verdicts)}. Each claim is row a vs row b; *paper Δ* is a − b in the printed table, "
+            "*text Δ* the margin the text states; *reproduced Δ* is the mean of a − b paired by seed, with its "
+            "95% Student-t interval (two paired seeds at least). See `fer_lib/papers/data/"
+            f"{first['paper']}_claims.csv` and `fer_lib/papers/discrepancies.md` (*ledger*).", "",
+            *claims_markdown(verdicts, with_table=False)]
 
 
 def load_results(root: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -313,7 +331,8 @@ def _roman_key(table: str) -> tuple[int, str]:
 
 
 def build_report(root: str | os.PathLike | None = None, output: str | os.PathLike | None = None) -> Path:
-    """Rebuild ``results/REPORT.md``: every table's reproduced numbers beside the paper's, with deltas."""
+    """Rebuild ``results/REPORT.md``: every table's reproduced numbers beside the paper's, with deltas, and a
+    verdict for every claim of the papers (also written to ``claims.csv`` beside the report)."""
     root = Path(root) if root else results_root()
     results = load_results(root)
     lines = [
@@ -341,6 +360,17 @@ def build_report(root: str | os.PathLike | None = None, output: str | os.PathLik
             value = _fmt(r.value) + (f" ± {_fmt(r.std)}" if int(r.n_seeds) > 1 else "")
             lines.append(f"| {r.row} | {r.column} | {_fmt(r.paper_value)} | {value} | {_fmt(r.delta)} |")
         lines.append("")
+    out = Path(output) if output else root / "REPORT.md"
+    verdicts = evaluate_claims(results)
+    atomic_write_text(out.parent / "claims.csv", verdicts.to_csv(index=False, float_format="%.4f"))
+    lines += ["## Claims", "",
+              f"Every claim the papers make about their own tables (`fer_lib/papers/data/<paper>_claims.csv`), "
+              f"judged on the reproduced cells above — [claims.csv](claims.csv): {verdict_counts(verdicts)}.",
+              "*supported* / *contradicted*: the 95% Student-t interval of the difference a − b, paired by seed, "
+              "excludes 0 on the claimed / the other side; *not resolved at this scale*: it contains 0, or fewer "
+              "than two seeds pair; *not reproduced*: a row is not in the results. *paper Δ*: a − b in the printed "
+              f"table; *text Δ*: the margin the text states. A verdict on synthetic data: {SYNTHETIC_NOTE}.", "",
+              *claims_markdown(verdicts), ""]
     figures = sorted(root.glob("*/figure_*.png"), key=figure_sort_key)
     if figures:
         lines += ["## Figures", ""]
@@ -350,6 +380,5 @@ def build_report(root: str | os.PathLike | None = None, output: str | os.PathLik
             link = f" — [data]({fig.parent.name}/{data.name})" if data.is_file() else ""
             lines += [f"### {fig.parent.name.upper()} — Fig. {number}{link}", "",
                       f"![{fig.parent.name} Fig. {number}]({fig.parent.name}/{fig.name})", ""]
-    out = Path(output) if output else root / "REPORT.md"
     atomic_write_text(out, "\n".join(lines).rstrip() + "\n")
     return out

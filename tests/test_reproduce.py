@@ -89,4 +89,5 @@ def test_all_with_an_output_dir_writes_its_report_there(tiny_notebooks, tmp_path
     out = tmp_path / "elsewhere"
     assert reproduce.main(["all", "--scale", "smoke", "--output-dir", str(out)]) == 0
     assert "PCNN — Table II" in (out / "REPORT.md").read_text()
+    assert (out / "claims.csv").is_file()  # the claims' verdicts beside the report
     assert not (tmp_path / "results").exists()

@@ -122,3 +122,54 @@ def test_cells_keep_their_per_seed_values(tmp_path):
     assert run.add("GFIEB", "FERPlus", [40.0], seeds=[2])["seeds"] == "2"
     with pytest.raises(ValueError, match="2 values for 1 seeds"):
         run.add("GFIEB", "SFEW", [40.0, 41.0], seeds=[2])
+
+
+def test_table_markdown_lists_its_claims_with_verdicts_from_the_saved_cells(tmp_path):
+    """Table II's Markdown judges the paper's Table II claims on the cells just saved (paired by seed)."""
+    run = make_run(tmp_path)  # seeds 0, 1; synthetic data
+    run.add("GFIEB", "RAF-DB", [80.0, 82.0])
+    run.add("ResNet18", "RAF-DB", [40.0, 41.0])
+    md = run.save()["md"].read_text()
+    section = md.split("## The paper's claims on this table")[1]
+    assert "12 not reproduced" not in section and "1 supported" in section
+    gfieb = next(line for line in section.splitlines() if line.startswith("| ii-gfieb-over-resnet18-raf "))
+    assert "(ledger PCNN 7)" in gfieb and "| GFIEB > ResNet18 | +43.80 | +43.80 | +40.50 |" in gfieb
+    assert "**supported**" in gfieb and "| 2 | yes |" in gfieb and "synthetic data" in gfieb
+    ferplus = next(line for line in section.splitlines() if line.startswith("| ii-gfieb-over-resnet18-ferplus "))
+    assert "**not reproduced**" in ferplus
+    assert "| i-" not in section and "| viii-" not in section  # only this table's claims
+
+
+def test_claims_on_quoted_rows_are_not_reproduced_and_a_table_without_claims_has_no_section(tmp_path):
+    from fer_lib.results import render_table_markdown
+
+    context = RunContext.resolve("pcnn", "vi", scale="cpu", seeds=[0], output_dir=tmp_path, quiet=True)
+    run = ResultTable(context)
+    run.add("PCNN(Ours)", "Accuracy(%)", 40.0)
+    md = run.save()["md"].read_text()
+    assert "5 not reproduced" in md and "no reproduced cell for 'TFE-JL [62]'" in md  # Table VI's rows are quoted
+    assert "claims on this table" not in render_table_markdown(run.frame().assign(table="no such table"))
+
+
+def test_report_has_a_claims_section_and_claims_csv(tmp_path):
+    from fer_lib import claims as fc
+    from fer_lib.papers import claims
+
+    run = make_run(tmp_path)
+    run.add("GFIEB+LFSIEB+MDIM+BP", "FERPlus", [50.0, 51.0])
+    run.add("GFIEB+LFSIEB+MDIM+CBP", "FERPlus", [52.0, 53.1])
+    run.save()
+    text = build_report(tmp_path).read_text()
+    assert "## Claims" in text and "[claims.csv](claims.csv)" in text
+    section = text.split("## Claims")[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| claim |")]
+    assert len(rows) == len(claims())  # one row per claim, every paper
+    bp = next(line for line in rows if line.startswith("| ii-bp-over-cbp-ferplus (ledger PCNN 5) | II |"))
+    assert "**contradicted**" in bp
+    table = pd.read_csv(tmp_path / "claims.csv", keep_default_na=False, na_values=[""])
+    assert list(table.columns) == list(fc.VERDICT_COLUMNS) and len(table) == len(claims())
+    mine = table.set_index("claim_id").loc["ii-bp-over-cbp-ferplus"]
+    assert mine["verdict"] == fc.CONTRADICTED and mine["n_paired"] == 2
+    assert mine["reproduced_difference"] == pytest.approx(-2.05)
+    assert (table["verdict"] == fc.NOT_REPRODUCED).sum() == len(claims()) - 1
+    assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".*"))  # atomic writes left nothing
