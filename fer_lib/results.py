@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fer_lib import papers
-from fer_lib.claims import SYNTHETIC_NOTE, claims_markdown, evaluate_claims, verdict_counts
+from fer_lib.claims import claims_markdown, evaluate_claims, verdict_counts
 from fer_lib.io import atomic_save, atomic_write_text, figure_sort_key, repo_root, results_root
 from fer_lib.metrics import mean_std, seed_ci
 from fer_lib.settings import RunContext, data_kind_of
@@ -369,7 +369,8 @@ def build_report(root: str | os.PathLike | None = None, output: str | os.PathLik
               "*supported* / *contradicted*: the 95% Student-t interval of the difference a − b, paired by seed, "
               "excludes 0 on the claimed / the other side; *not resolved at this scale*: it contains 0, or fewer "
               "than two seeds pair; *not reproduced*: a row is not in the results. *paper Δ*: a − b in the printed "
-              f"table; *text Δ*: the margin the text states. A verdict on synthetic data: {SYNTHETIC_NOTE}.", "",
+              "table; *text Δ*: the margin the text states. A verdict on synthetic data (SynthFER stand-ins) tests "
+              "the code path, not the paper.", "",
               *claims_markdown(verdicts), ""]
     figures = sorted(root.glob("*/figure_*.png"), key=figure_sort_key)
     if figures:
