@@ -75,6 +75,11 @@ class Registry(Generic[T]):
         """The option names ``build(name, ...)`` accepts."""
         return sorted(inspect.signature(self.builder(name)).parameters)
 
+    def defaults(self, name: str) -> dict[str, Any]:
+        """The options of ``name`` that have a default, with it (what a build without them uses)."""
+        params = inspect.signature(self.builder(name)).parameters.values()
+        return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
     def build(self, name: str, **cfg: Any) -> T:
         """Call the builder of ``name`` with ``cfg``; unknown options raise, listing the accepted ones."""
         builder = self.builder(name)

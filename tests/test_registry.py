@@ -36,3 +36,10 @@ def test_models_losses_and_datasets_share_it() -> None:
         load_dataset("rafbd")
     with pytest.raises(ValueError, match="unknown loss"):
         LOSSES.build("focal_typo")
+
+
+def test_defaults_are_what_a_build_without_options_uses() -> None:
+    from fer_lib.models import model_defaults
+
+    assert model_defaults("resnet18") == {"pretrained_path": None, "in_chans": 3, "drop_rate": 0.0}
+    assert model_defaults("pcnn")["stn_align_corners"] is True and "num_classes" not in model_defaults("pcnn")

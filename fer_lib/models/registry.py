@@ -48,6 +48,13 @@ def model_options(name: str) -> list[str]:
     return MODELS.options(name)
 
 
+def model_defaults(name: str) -> dict:
+    """The options of ``create_model(name, ...)`` with their defaults (``num_classes`` aside)."""
+    defaults = MODELS.defaults(name)
+    defaults.pop("num_classes", None)
+    return defaults
+
+
 def model_family(name: str) -> ModelFamily:
     """The default loss and recipe family ``name`` was registered with."""
     return MODELS.meta(name)["family"]

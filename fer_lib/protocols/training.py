@@ -25,7 +25,7 @@ from torch import nn
 from fer_lib.data import FERDataset
 from fer_lib.engine import evaluate
 from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
-from fer_lib.models import check_model, create_model, model_family, model_options
+from fer_lib.models import check_model, create_model, model_defaults, model_family, model_options
 from fer_lib.protocols.splits import load_split
 from fer_lib.recipes import Recipe, get_recipe
 from fer_lib.runs import train_cached
@@ -116,8 +116,10 @@ def train_and_evaluate(
     if "image_size" in model_options(setup.model):
         options.setdefault("image_size", recipe.image_size)
     loss_fn = setup.build_loss()
+    # The key holds every constructor option, defaults included: a changed default is another model.
+    resolved = {**model_defaults(setup.model), **options}
     spec = {
-        "model": setup.model, "model_options": options, "num_classes": num_classes, "dataset": job.dataset,
+        "model": setup.model, "model_options": resolved, "num_classes": num_classes, "dataset": job.dataset,
         "dataset_options": dict(job.dataset_options), "train_size": len(train_set),
         "classes": list(train_set.classes), "recipe": recipe.identity(), "loss": loss_identity(loss_fn),
         "seed": seed,

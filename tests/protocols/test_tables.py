@@ -32,6 +32,8 @@ def test_accuracy_and_variant_rows_share_the_pcnn_run(tmp_path: Path, open_table
     spec = json.loads((first.run_dir / "spec.json").read_text())
     assert spec["loss"] == {"name": "facial_semantic", "alpha": 12.0, "beta": 8.0, "label_smoothing": 0.0}
     assert spec["about"]["scale"] == "smoke" and "max_test" not in spec["recipe"]
+    # Every constructor option is in the key, defaults included: changing a default retrains.
+    assert spec["model_options"]["stn_align_corners"] is True and spec["model_options"]["image_size"] == 64
     # The smoke recipe divides the lr by alpha + beta: the run trained at lr / 20.
     recipe = get_recipe("pcnn", "smoke")
     trained_lr = json.loads((first.run_dir / "train_config.json").read_text())["lr"]
