@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ from fer_lib.models.outputs import logits_of
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "step", "exponential", "cosine", "onecycle")
+#: Numeric precision of the forward/backward pass: fp32, or autocast to bfloat16 / float16 (float16 on CUDA only,
+#: with a gradient scaler). Weights and optimiser state stay fp32.
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclasses.dataclass
@@ -53,7 +57,8 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     device: str = "cpu"
-    amp: bool = True
+    precision: str = "fp32"
+    channels_last: bool = False
     grad_clip: float | None = None
     max_batches_per_epoch: int | None = None
     eval_batch_size: int | None = None
@@ -65,6 +70,10 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {OPTIMIZERS}")
         if self.scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {self.scheduler!r}; expected one of {SCHEDULERS}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
+        if self.precision == "fp16" and not str(self.device).startswith("cuda"):
+            raise ValueError("precision 'fp16' needs a CUDA device; use 'bf16' or 'fp32' on a CPU")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be positive")
 
@@ -72,8 +81,8 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def identity(self) -> dict[str, Any]:
-        """The fields that change the trained weights (not device, workers or progress bars)."""
-        skip = {"device", "num_workers", "progress", "eval_batch_size"}
+        """The fields that change the trained weights (not device, workers, memory layout or progress bars)."""
+        skip = {"device", "num_workers", "progress", "eval_batch_size", "channels_last"}
         return {k: v for k, v in self.to_dict().items() if k not in skip}
 
 
@@ -157,6 +166,18 @@ def _loader(dataset: Dataset, batch_size: int, shuffle: bool, num_workers: int, 
     )
 
 
+def iterate_batches(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0,
+                    device: str | torch.device = "cpu", augment: bool = True) -> Iterator[Sequence]:
+    """The batches of ``dataset`` in a seeded order: a dataset with a ``batches`` method (held in memory,
+    augmented per batch: :class:`fer_lib.data.memory.InMemoryImages`) yields them itself, on ``device``;
+    any other goes through a ``DataLoader``."""
+    if hasattr(dataset, "batches"):
+        generator = torch.Generator().manual_seed(seed)
+        yield from dataset.batches(batch_size, shuffle=shuffle, generator=generator, device=device, augment=augment)
+    else:
+        yield from _loader(dataset, batch_size, shuffle, num_workers, seed=seed)
+
+
 def _split_batch(batch: Sequence, soft_labels: bool) -> tuple[Any, torch.Tensor]:
     x, y = batch[0], batch[1]
     if soft_labels:
@@ -179,12 +200,14 @@ def predict(
     """Softmax probabilities ``[N, C]`` and targets ``[N]`` of ``model`` on ``dataset`` (in order)."""
     model.eval().to(device)
     probs, targets = [], []
-    loader = _loader(dataset, batch_size, shuffle=False, num_workers=num_workers)
-    for batch in tqdm(loader, desc="evaluate", leave=False, disable=not progress):
+    batches = iterate_batches(dataset, batch_size, shuffle=False, num_workers=num_workers, device=device,
+                              augment=False)
+    for batch in tqdm(batches, desc="evaluate", leave=False, disable=not progress,
+                      total=math.ceil(len(dataset) / batch_size)):
         x = to_device(batch[0], device)
         logits = logits_of(model(x)).float()
         probs.append(torch.softmax(logits, dim=1).cpu().numpy())
-        targets.append(np.asarray(batch[1]))
+        targets.append(np.asarray(batch[1].cpu() if isinstance(batch[1], torch.Tensor) else batch[1]))
     return np.concatenate(probs), np.concatenate(targets).astype(np.int64)
 
 
@@ -218,6 +241,8 @@ def epoch_summary(record: Mapping[str, Any], total_epochs: int) -> str:
     if "val_accuracy" in record:
         parts.append(f"val {record['val_accuracy']:.2f}%")
     parts += [f"lr {record['lr']:.3g}", f"{record['epoch_seconds']:.1f} s"]
+    if record.get("epoch_seconds") and "data_seconds" in record:
+        parts.append(f"data {100 * record['data_seconds'] / record['epoch_seconds']:.0f}%")
     return f"epoch {record['epoch']}/{total_epochs}: " + ", ".join(parts)
 
 
@@ -259,7 +284,8 @@ def fit(
     interrupts training after the epoch's checkpoint is written).
     """
     device = torch.device(cfg.device)
-    use_amp = cfg.amp and device.type == "cuda"
+    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     loss_fn = loss_fn or _default_loss
     run_path = Path(run_dir) if run_dir is not None else None
     if run_path is not None:
@@ -267,13 +293,13 @@ def fit(
         atomic_write_json(run_path / "train_config.json", cfg.to_dict())
 
     seed_everything(cfg.seed)
-    model.to(device)
+    model.to(device, memory_format=memory_format)
     optimizer = build_optimizer(model, cfg)
-    steps = len(_loader(train_set, cfg.batch_size, True, 0))
+    steps = math.ceil(len(train_set) / cfg.batch_size)
     if cfg.max_batches_per_epoch:
         steps = min(steps, cfg.max_batches_per_epoch)
     scheduler, per_batch = build_scheduler(optimizer, cfg, steps)
-    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
 
     history: list[dict[str, Any]] = []
     start_epoch = 0
@@ -304,18 +330,24 @@ def fit(
         # depend on whether the run was resumed.
         epoch_seed = _epoch_seed(cfg.seed, epoch)
         seed_everything(epoch_seed)
-        loader = _loader(train_set, cfg.batch_size, True, cfg.num_workers, seed=epoch_seed)
+        batches = iterate_batches(train_set, cfg.batch_size, True, epoch_seed, cfg.num_workers, device)
         model.train()
         t_epoch = time.perf_counter()
-        total_loss, total_correct, total_seen = 0.0, 0, 0
-        for step, batch in enumerate(tqdm(loader, desc=f"epoch {epoch + 1}", leave=False, disable=not cfg.progress,
-                                          total=steps)):
-            if cfg.max_batches_per_epoch and step >= cfg.max_batches_per_epoch:
+        total_loss, total_correct, total_seen, data_seconds = 0.0, 0, 0, 0.0
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}", leave=False, disable=not cfg.progress)
+        for step in range(steps):
+            # The data path's share of a step is measured: waiting for the batch and moving it to the device.
+            t_data = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
                 break
             x, y = _split_batch(batch, cfg.soft_labels)
             x, y = to_device(x, device), to_device(y, device)
+            if cfg.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            data_seconds += time.perf_counter() - t_data
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device_type=device.type, enabled=use_amp):
+            with torch.autocast(device_type=device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
                 output = model(x)
                 loss = loss_fn(output, y)
             if not torch.isfinite(loss):
@@ -339,6 +371,8 @@ def fit(
             hard = y.argmax(1) if y.ndim > 1 else y
             total_correct += int((logits_of(output).detach().argmax(1) == hard).sum())
             total_seen += n
+            bar.update()
+        bar.close()
         lr = optimizer.param_groups[0]["lr"]
         if scheduler is not None and not per_batch:
             scheduler.step()
@@ -348,6 +382,7 @@ def fit(
             "train_loss": total_loss / max(total_seen, 1),
             "train_accuracy": total_correct / max(total_seen, 1) * 100.0,
             "epoch_seconds": time.perf_counter() - t_epoch,
+            "data_seconds": data_seconds,
         }
         if val_set is not None:
             res = evaluate(model, val_set, cfg.eval_batch_size or cfg.batch_size, device, num_workers=cfg.num_workers)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 from fer_lib.engine import TrainConfig
-from fer_lib.scales import check_scale
+from fer_lib.scales import check_scale, default_precision
+
+#: Recipe families: the model families' (registered with each model) and the trunks' pretraining.
+FAMILIES: tuple[str, ...] = ("resnet", "pcnn", "pretrain")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +32,13 @@ class Recipe:
     #: ablation with different loss weights take the same effective step; off at the paper scale, where the
     #: paper's lr is used as published.
     lr_per_loss_weight: bool = False
+    #: Decode the splits once into uint8 tensors and augment whole batches (fer_lib.data.memory): for datasets
+    #: that fit in memory, where per-image decoding would cost as much as the training step.
+    in_memory: bool = False
+    #: Where the trunks start: ``None`` (random initialisation), or a pretraining source of
+    #: :mod:`fer_lib.protocols.pretrain` (``"fer2013"``, ``"synth"``, ``"auto"``: FER2013 when the data root
+    #: has it, else SynthFER). A ``pretrained_path`` given by the user wins.
+    init: str | None = None
 
     def lr_for(self, loss_weight_sum: float) -> float:
         """The learning rate a run with a loss of total weight ``loss_weight_sum`` uses."""
@@ -41,9 +51,11 @@ class Recipe:
         sched = {"step": f"StepLR({t.step_size}, x{t.gamma})", "onecycle": "one-cycle",
                  "exponential": f"ExponentialLR({t.gamma})", "cosine": "cosine", "none": "constant"}[t.scheduler]
         per_weight = " divided by the loss's total weight (alpha + beta)" if self.lr_per_loss_weight else ""
+        start = f", trunks pretrained on {self.init}" if self.init else ", random initialisation"
         return (f"{self.family} @ {self.scale}: {self.image_size}px, {subset}{test}, {t.epochs} epochs, "
                 f"{t.optimizer.upper()} lr {t.lr}{per_weight} ({sched}), batch {t.batch_size}, "
-                f"weight decay {t.weight_decay}, '{self.transform}' augmentation")
+                f"weight decay {t.weight_decay}, '{self.transform}' augmentation{start}, {t.precision}"
+                + (", data in memory" if self.in_memory else ""))
 
     def identity(self) -> dict:
         """The fields that change the trained weights (for the run-cache key).
@@ -61,16 +73,40 @@ def _paper_pcnn(device: str) -> Recipe:
     # Seed 000 / the authors' code: SGD 0.01, momentum 0.9, wd 1e-4, StepLR(15, 0.5), 100 epochs, 224 px.
     return Recipe("pcnn", "paper", 224, TrainConfig(epochs=100, batch_size=256, lr=0.01, momentum=0.9,
                                                    weight_decay=1e-4, scheduler="step", step_size=15, gamma=0.5,
-                                                   device=device, num_workers=8), transform="pcnn")
+                                                   device=device, num_workers=8, precision=default_precision(device),
+                                                   channels_last=device.startswith("cuda")), transform="pcnn")
+
+
+def _pretrain(scale: str, device: str) -> Recipe:
+    """Pretraining a trunk (ResNet-18) at the ``cpu`` and ``smoke`` scales (fer_lib.protocols.pretrain).
+
+    The paper scale never pretrains here: it loads the user's MS-Celeb-1M weights (``pretrained_path``).
+    ``cpu``: the yardstick recipe that takes a from-scratch ResNet-18 to ~62 % on FER2013 (one-cycle SGD,
+    max lr 0.05, batch 128, flips and shifts), at 64 px, on the whole source split held in memory.
+    """
+    if scale == "paper":
+        raise ValueError("the paper scale loads pretrained weights from pretrained_path; it does not pretrain")
+    if scale == "cpu":
+        return Recipe("pretrain", "cpu", 64,
+                      TrainConfig(epochs=12, batch_size=128, optimizer="sgd", lr=0.05, momentum=0.9,
+                                  weight_decay=5e-4, nesterov=True, scheduler="onecycle", device=device,
+                                  precision=default_precision(device)),
+                      transform="shift", in_memory=True)
+    return Recipe("pretrain", "smoke", 32,
+                  TrainConfig(epochs=1, batch_size=16, lr=0.01, scheduler="none", device=device, progress=False),
+                  transform="shift", max_train=64, in_memory=True)
 
 
 def get_recipe(family: str, scale: str, device: str = "cpu", **overrides) -> Recipe:
-    """The recipe of ``family`` (``resnet`` baseline or ``pcnn``) at ``scale``; ``overrides`` replace
-    recipe fields (``image_size``, ``max_train`` ...) or training fields (``epochs``, ``lr`` ...)."""
+    """The recipe of ``family`` (``resnet`` baseline, ``pcnn``, or ``pretrain`` for a trunk's pretraining) at
+    ``scale``; ``overrides`` replace recipe fields (``image_size``, ``max_train`` ...) or training fields
+    (``epochs``, ``lr`` ...)."""
     check_scale(scale)
-    if family not in ("resnet", "pcnn"):
-        raise ValueError(f"unknown recipe family {family!r}; expected 'resnet' or 'pcnn'")
-    if scale == "paper":
+    if family not in FAMILIES:
+        raise ValueError(f"unknown recipe family {family!r}; expected one of {', '.join(FAMILIES)}")
+    if family == "pretrain":
+        recipe = _pretrain(scale, device)
+    elif scale == "paper":
         recipe = _paper_pcnn(device)
         if family == "resnet":
             recipe = dataclasses.replace(recipe, family="resnet")

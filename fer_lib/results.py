@@ -35,8 +35,8 @@ CI_BOOTSTRAP = "bootstrap over test images (one run)"
 #: Columns of every result CSV, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
     "paper", "table", "row", "column", "paper_value", "value", "delta", "std", "ci_low", "ci_high", "ci_method",
-    "n_seeds", "seeds", "seed_values", "unit", "scale", "dataset", "data_kind", "device", "git_commit", "versions",
-    "wall_seconds", "train_seconds", "runs", "note",
+    "n_seeds", "seeds", "seed_values", "unit", "scale", "init", "precision", "dataset", "data_kind", "device",
+    "git_commit", "versions", "wall_seconds", "train_seconds", "runs", "note",
 )
 
 
@@ -170,7 +170,8 @@ class ResultTable:
             "delta": mean - paper_value if np.isfinite(paper_value) else float("nan"),
             "std": std, "ci_low": ci[0] if ci else float("nan"), "ci_high": ci[1] if ci else float("nan"),
             "ci_method": ci_method, "n_seeds": len(vals), "seeds": _joined(seeds), "seed_values": _joined(vals),
-            "unit": unit, "scale": ctx.scale, "dataset": dataset,
+            "unit": unit, "scale": ctx.scale, "init": _distinct(runs, "init"),
+            "precision": _distinct(runs, "precision"), "dataset": dataset,
             "data_kind": data_kind, "device": device_name(ctx.device),
             "git_commit": git_commit(), "versions": library_versions(), "wall_seconds": float("nan"),
             "train_seconds": float(sum(r.train_seconds for r in runs)) if runs else float("nan"),
@@ -239,6 +240,11 @@ class ResultTable:
 
 def _fmt(value: float, digits: int = 2) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _distinct(runs: Sequence[Any], field: str) -> str:
+    """The distinct values of a field of a cell's runs (``init``, ``precision``), ``;``-joined; empty without runs."""
+    return ";".join(dict.fromkeys(str(getattr(r, field)) for r in runs if getattr(r, field, None) is not None))
 
 
 def _joined(values: Sequence[float | int]) -> str:

@@ -31,3 +31,31 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16 in ``/proc/cpuinfo``'s flags).
+
+    Without them bf16 autocast is emulated and slower than fp32.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def default_precision(device: str) -> str:
+    """The fastest sound precision for ``device``: ``FER_PRECISION`` when set; on CUDA bf16 where the GPU
+    supports it, else fp16; on a CPU bf16 where it is native (:func:`cpu_has_fast_bf16`), else fp32."""
+    import torch
+
+    chosen = os.environ.get("FER_PRECISION", "").strip()
+    if chosen:
+        if chosen not in ("fp32", "bf16", "fp16"):
+            raise ValueError(f"FER_PRECISION={chosen!r}; expected fp32, bf16 or fp16")
+        return chosen
+    if str(device).startswith("cuda"):
+        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_has_fast_bf16() else "fp32"

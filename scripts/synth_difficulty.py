@@ -145,7 +145,7 @@ def difficulty(
         model = create_model("resnet18", num_classes=len(train.classes))
         cfg = TrainConfig(
             epochs=n_epochs, batch_size=batch_size, lr=lr, optimizer="sgd", scheduler="onecycle", seed=seed,
-            weight_decay=5e-4, amp=False, progress=False,
+            weight_decay=5e-4, progress=False,
         )  # fmt: skip
         result = fit(model, train, cfg)
         train_seconds = time.perf_counter() - run0

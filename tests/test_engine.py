@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from fer_lib import engine
 from fer_lib.engine import TrainConfig, evaluate, fit
@@ -76,3 +78,49 @@ def test_progress_prints_one_line_per_epoch(capsys):
 def test_no_epoch_lines_without_progress(capsys):
     fit(tiny_model(), NoisyBlobs(), recipe(epochs=1))
     assert "epoch 1/1" not in capsys.readouterr().out
+
+
+def _memory_faces(n: int = 24):
+    from fer_lib.data.memory import InMemoryImages, augment_for
+    from tests.data.test_memory import Faces
+
+    return InMemoryImages.from_dataset(Faces(n=n), 16, augment_for("shift", train=True))
+
+
+def _conv_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+
+
+def test_in_memory_datasets_train_in_batches_and_resume_exactly(tmp_path):
+    data = _memory_faces()
+    cfg = recipe(epochs=3, batch_size=8)
+    straight = _conv_model()
+    result = fit(straight, data, cfg, run_dir=tmp_path / "straight")
+    assert result.history["data_seconds"].ge(0).all() and "data_seconds" in result.history
+
+    def stop_after_one(epoch, record):
+        if epoch == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        fit(_conv_model(), data, cfg, run_dir=tmp_path / "resumed", callbacks=[stop_after_one])
+    fresh = _conv_model()
+    fit(fresh, data, cfg, run_dir=tmp_path / "resumed")
+    for a, b in zip(straight.state_dict().values(), fresh.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    res = evaluate(fresh, data)
+    assert res["probabilities"].shape == (24, 2) and res["targets"].tolist() == data.targets.tolist()
+
+
+def test_precision_is_checked_and_bf16_trains(capsys):
+    with pytest.raises(ValueError, match="unknown precision"):
+        TrainConfig(precision="fp8")
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        TrainConfig(precision="fp16", device="cpu")
+    result = fit(_conv_model(), _memory_faces(), recipe(epochs=1, batch_size=8, precision="bf16", progress=True,
+                                                      channels_last=True))
+    assert np.isfinite(result.history["train_loss"]).all()
+    assert "data " in capsys.readouterr().out  # the epoch line shows the data path's share
+    assert TrainConfig(precision="bf16").identity()["precision"] == "bf16"
+    assert "channels_last" not in TrainConfig(channels_last=True).identity()

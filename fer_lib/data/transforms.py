@@ -13,7 +13,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: Recipes: what each paper's training pipeline does on top of resize + normalise.
-PROFILES: tuple[str, ...] = ("basic", "pcnn", "poster", "eval")
+PROFILES: tuple[str, ...] = ("basic", "shift", "pcnn", "poster", "eval")
 
 
 class GrayToRGB:
@@ -54,6 +54,7 @@ def build_transform(
     """The transform of a paper recipe.
 
     - ``basic``: resize, horizontal flip (train), ImageNet normalisation.
+    - ``shift``: ``basic`` plus a random crop with zero padding of 10 % of the side (shifts of up to 10 %).
     - ``pcnn``: the PCNN authors' recipe — resize, flip, with p=0.2 a 20-degree rotation plus a
       random crop with padding (32 px at 224, scaled with the size), normalisation, random erasing
       (scale 0.02-0.25).
@@ -74,6 +75,9 @@ def build_transform(
         return T.Compose([resize, *to_tensor])
     if profile == "basic":
         return T.Compose([resize, T.RandomHorizontalFlip(), *to_tensor])
+    if profile == "shift":
+        return T.Compose([resize, T.RandomHorizontalFlip(), T.RandomCrop(image_size, padding=round(0.1 * image_size)),
+                          *to_tensor])
     if profile == "pcnn":
         padding = max(1, round(32 * image_size / 224))
         return T.Compose(

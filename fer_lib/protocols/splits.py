@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from fer_lib.data import FERDataset, load_dataset
+from fer_lib.data.memory import InMemoryImages, augment_for
 from fer_lib.data.transforms import build_transform
 from fer_lib.recipes import Recipe
 from fer_lib.settings import data_kind_of, dataset_root
@@ -60,7 +61,8 @@ def stratified_subsample(dataset: FERDataset, n: int | None, seed: int = 0) -> F
 
 def _read_split(dataset: str, split: str, recipe: Recipe, data_root: Path | None, train: bool, seed: int,
                 options: dict[str, Any]) -> FERDataset:
-    transform = build_transform(recipe.transform, recipe.image_size, train=train)
+    # In memory, the images are decoded without a transform and augmented per batch.
+    transform = None if recipe.in_memory else build_transform(recipe.transform, recipe.image_size, train=train)
     if data_kind_of(dataset) == "synthetic":
         ds = load_dataset(dataset, split=split, scale=recipe.scale, image_size=recipe.image_size,
                           transform=transform, **options)
@@ -69,7 +71,10 @@ def _read_split(dataset: str, split: str, recipe: Recipe, data_root: Path | None
             raise ValueError(f"dataset {dataset!r} is real data: pass data_root (the folder holding your copy)")
         ds = load_dataset(dataset, root=dataset_root(data_root, dataset), split=split, transform=transform,
                           **options)
-    return stratified_subsample(ds, recipe.max_train if train else recipe.max_test, seed)
+    ds = stratified_subsample(ds, recipe.max_train if train else recipe.max_test, seed)
+    if recipe.in_memory:
+        ds = InMemoryImages.from_dataset(ds, recipe.image_size, augment_for(recipe.transform, train))
+    return ds
 
 
 def load_split(
@@ -85,11 +90,13 @@ def load_split(
 
     Synthetic datasets are generated at the recipe's scale and image size; real ones are read from
     ``data_root``. ``train`` (default: ``split == "train"``) selects augmentation and the size cap
-    (``max_train``, else ``max_test``); ``seed`` draws the subsample. ``options`` go to the loader.
+    (``max_train``, else ``max_test``); ``seed`` draws the subsample. ``options`` go to the loader. A
+    recipe with ``in_memory`` gets an :class:`~fer_lib.data.memory.InMemoryImages` (decoded once, augmented
+    per batch).
     """
     train = (split == "train") if train is None else train
     root = Path(data_root).expanduser() if data_root is not None else None
-    key = (dataset, split, recipe.scale, recipe.image_size, recipe.transform,
+    key = (dataset, split, recipe.scale, recipe.image_size, recipe.transform, recipe.in_memory,
            recipe.max_train if train else recipe.max_test, train, seed, str(root), repr(sorted(options.items())))
     if key in _SPLITS:
         _SPLITS.move_to_end(key)

@@ -26,8 +26,9 @@ import pandas as pd
 
 from fer_lib.data import FERDataset
 from fer_lib.metrics import accuracy, bootstrap_ci
-from fer_lib.models import check_model
+from fer_lib.models import check_model, model_options
 from fer_lib.protocols.presets import get_preset
+from fer_lib.protocols.pretrain import pretrained_trunk
 from fer_lib.protocols.splits import load_split, subset_source
 from fer_lib.protocols.training import ModelSetup, RunOutcome, TrainingJob, recipe_for, run_seeds
 from fer_lib.recipes import Recipe
@@ -68,6 +69,18 @@ def _job(context: RunContext, setup: ModelSetup, dataset: str, recipe_overrides:
     return TrainingJob(setup, dataset, recipe_for(setup.model, context, **dict(recipe_overrides or {})), **fields)
 
 
+def _run(context: RunContext, job: TrainingJob, tests: Mapping[str, FERDataset],
+         pretrained: bool = True) -> list[RunOutcome]:
+    """:func:`run_seeds`, starting from the recipe's pretrained trunk when it names one, the model takes it and
+    the row is ``pretrained`` (a table row the paper trained from scratch is not; a ``pretrained_path`` the
+    caller gave wins)."""
+    init = None
+    if (pretrained and job.recipe.init and "pretrained_path" in model_options(job.setup.model)
+            and job.setup.options.get("pretrained_path") is None):
+        init = pretrained_trunk(job.recipe.init, context.scale, context.device, context.data_root)
+    return run_seeds(context, job, tests, init)
+
+
 def train_model(
     context: RunContext,
     model_name: str,
@@ -94,7 +107,7 @@ def train_model(
     tests = {"test": load_split(dataset, test_split, job.recipe, context.data_root, train=False, **opts)}
     for key, (name, options) in (extra_tests or {}).items():
         tests[key] = load_split(name, "test", job.recipe, context.data_root, train=False, **dict(options))
-    return job.recipe, run_seeds(context, job, tests)
+    return job.recipe, _run(context, job, tests)
 
 
 def accuracy_rows(
@@ -154,7 +167,7 @@ def variant_rows(
             key = (job.recipe.scale, job.recipe.image_size, job.recipe.transform, job.recipe.max_test)
             if key not in test_sets:
                 test_sets[key] = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
-            runs = run_seeds(context, job, {"test": test_sets[key]})
+            runs = _run(context, job, {"test": test_sets[key]}, pretrained=preset.paper_pretrained)
             _add_test_cell(table, paper_row, column, runs, "test", dataset,
                            f"{preset_name}: {preset.setup.describe_loss()}; {job.recipe.scale} recipe, "
                            f"{runs[0].train_size} training images")
@@ -280,7 +293,7 @@ def balance_sweep(
         job = _job(context, setup, dataset, recipe_overrides, dataset_options=opts,
                    label=f"PCNN alpha={alpha:g}, beta={beta:g}")
         test_set = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
-        for out in run_seeds(context, job, {"test": test_set}):
+        for out in _run(context, job, {"test": test_set}):
             test = out.metrics["test"]
             rows.append({"alpha": alpha, "beta": beta, "seed": out.seed, "accuracy": test["accuracy"],
                          "ci_low": test["ci_low"], "ci_high": test["ci_high"], "n_test": len(test_set),

@@ -83,6 +83,22 @@ class TrainingJob:
         return self.label or f"{self.setup.model} on {self.dataset}"
 
 
+@dataclasses.dataclass(frozen=True)
+class PretrainedTrunk:
+    """A pretrained trunk a job starts from (:mod:`fer_lib.protocols.pretrain` trains them): its weights
+    file and the run that trained it."""
+
+    source: str
+    arch: str
+    path: Path
+    #: The pretraining run's folder name (its run-cache key): what a fine-tuned run's key records.
+    run: str
+    train_seconds: float
+
+    def describe(self) -> str:
+        return f"{self.arch} pretrained on {self.source} (run {self.run})"
+
+
 @dataclasses.dataclass
 class RunOutcome:
     """A trained model (one seed of a job) and its evaluation on one or more test sets."""
@@ -99,16 +115,25 @@ class RunOutcome:
     #: How long the training itself took (for a run loaded from the cache: when it was trained).
     train_seconds: float = float("nan")
     seed: int = 0
+    #: Where the weights started: ``random`` or the pretrained trunk's description.
+    init: str = "random"
+    #: The training precision (fp32, bf16, fp16).
+    precision: str = "fp32"
 
 
 def train_and_evaluate(
-    job: TrainingJob, train_set: FERDataset, test_sets: Mapping[str, FERDataset], seed: int = 0
+    job: TrainingJob,
+    train_set: FERDataset,
+    test_sets: Mapping[str, FERDataset],
+    seed: int = 0,
+    init: PretrainedTrunk | None = None,
 ) -> RunOutcome:
     """Train ``job`` with ``seed`` on ``train_set`` (or load the cached run with the same specification)
     and evaluate it on every test set.
 
     The run-cache key covers the model and its options, the dataset, its loader options, its size and
-    classes, the recipe, the loss (:func:`fer_lib.losses.loss_identity`) and the seed.
+    classes, the recipe, the loss (:func:`fer_lib.losses.loss_identity`), the seed and, with ``init`` (a
+    :class:`fer_lib.protocols.pretrain.PretrainedTrunk`), the pretraining run the trunks start from.
     """
     recipe, setup = job.recipe, job.setup
     options = dict(setup.options)
@@ -118,26 +143,33 @@ def train_and_evaluate(
     loss_fn = setup.build_loss()
     # The key holds every constructor option, defaults included: a changed default is another model.
     resolved = {**model_defaults(setup.model), **options}
+    build_options = dict(options)
+    if init is not None:
+        build_options["pretrained_path"] = str(init.path)  # a local path: the key names the run instead
     spec = {
         "model": setup.model, "model_options": resolved, "num_classes": num_classes, "dataset": job.dataset,
         "dataset_options": dict(job.dataset_options), "train_size": len(train_set),
         "classes": list(train_set.classes), "recipe": recipe.identity(), "loss": loss_identity(loss_fn),
-        "seed": seed,
+        "seed": seed, **({"init": {"source": init.source, "trunk_run": init.run}} if init is not None else {}),
     }
     about = {"scale": recipe.scale, "recipe_family": recipe.family, "max_test": recipe.max_test}
     cfg = dataclasses.replace(recipe.train, seed=seed, lr=recipe.lr_for(loss_weight_sum(loss_fn)))
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    model, result = train_cached(spec, lambda: create_model(setup.model, num_classes=num_classes, **options),
+    model, result = train_cached(spec, lambda: create_model(setup.model, num_classes=num_classes, **build_options),
                                  train_set, cfg, loss_fn=loss_fn, about=about)
     metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
                for name, ds in test_sets.items()}
+    user_weights = options.get("pretrained_path")
+    start = init.describe() if init is not None else (f"weights from {Path(user_weights).name}" if user_weights
+                                                        else "random")
     return RunOutcome(model, metrics, result.history, result.run_dir, result.from_cache,
                       time.perf_counter() - t0, list(train_set.classes), len(train_set),
-                      float(result.wall_seconds), seed)
+                      float(result.wall_seconds), seed, start, cfg.precision)
 
 
-def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FERDataset]) -> list[RunOutcome]:
+def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FERDataset],
+              init: PretrainedTrunk | None = None) -> list[RunOutcome]:
     """Train and evaluate ``job`` for every seed of ``context``; one printed line and outcome per seed.
 
     Each seed trains on its own stratified subsample of the training split (when the recipe caps it);
@@ -147,7 +179,7 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
     for seed in context.seeds:
         train_set = load_split(job.dataset, job.train_split, job.recipe, context.data_root, seed=seed,
                                **dict(job.dataset_options))
-        out = train_and_evaluate(job, train_set, test_sets, seed=seed)
+        out = train_and_evaluate(job, train_set, test_sets, seed=seed, init=init)
         scores = ", ".join(f"{key} {m['accuracy']:.2f}% of {len(m['targets'])}" for key, m in out.metrics.items())
         cached = "loaded from the run cache" if out.from_cache else f"trained in {out.train_seconds:.0f} s"
         print(f"{job.describe()}, seed {seed}: {scores} ({len(train_set)} training images; {cached})", flush=True)
@@ -155,4 +187,13 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
     return outcomes
 
 
-__all__ = ["ModelSetup", "RunOutcome", "TrainingJob", "default_loss", "recipe_for", "run_seeds", "train_and_evaluate"]
+__all__ = [
+    "ModelSetup",
+    "PretrainedTrunk",
+    "RunOutcome",
+    "TrainingJob",
+    "default_loss",
+    "recipe_for",
+    "run_seeds",
+    "train_and_evaluate",
+]

@@ -1,0 +1,76 @@
+"""Pretrained trunks for the ``cpu`` scale: trained once, cached, reused by every table and seed.
+
+The papers never train from scratch: PCNN's trunks start from a ResNet-18 pretrained on MS-Celeb-1M. At
+the ``paper`` scale the user's weights file is loaded (``pretrained_path``); at the ``cpu`` scale fer_lib
+trains the trunk itself, once, as an ordinary cached and resumable run of the run cache:
+
+- ``fer2013``: a ResNet-18 trained on FER2013's ``Training`` rows only (28,709 faces). Never PublicTest or
+  PrivateTest: they hold FERPlus's validation and test images and the RAN FERPlus pose/occlusion subsets.
+- ``synth``: the same on SynthFER's ``synth-inthewild`` training split (no real data needed).
+- ``auto``: ``fer2013`` when the data root holds FER2013, else ``synth``.
+
+The trunk is the network without its classification head (``trunk.pt`` in the pretraining run's folder);
+a model's ``pretrained_path`` loads it (PCNN: every trunk and layer4; ResNet-18: all but the head).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import torch
+
+from fer_lib.io import atomic_save
+from fer_lib.protocols.splits import load_split
+from fer_lib.protocols.training import ModelSetup, PretrainedTrunk, TrainingJob, train_and_evaluate
+from fer_lib.recipes import get_recipe
+from fer_lib.settings import dataset_root
+
+#: Pretraining source -> (dataset, split).
+SOURCES: dict[str, tuple[str, str]] = {"fer2013": ("fer2013", "Training"), "synth": ("synth-inthewild", "train")}
+TRUNK_FILE = "trunk.pt"
+
+
+def resolve_source(init: str, data_root: str | os.PathLike | None) -> str:
+    """``init`` as a concrete source: ``auto`` is ``fer2013`` when ``data_root`` holds FER2013, else ``synth``."""
+    if init == "auto":
+        from fer_lib.data import load_dataset
+
+        if data_root is None:
+            return "synth"
+        try:
+            load_dataset("fer2013", root=dataset_root(data_root, "fer2013"), split="Training")
+        except (FileNotFoundError, ValueError):
+            return "synth"
+        return "fer2013"
+    if init not in SOURCES:
+        raise ValueError(f"unknown pretraining source {init!r}; expected 'auto' or one of {', '.join(SOURCES)}")
+    return init
+
+
+@functools.cache
+def _pretrained(source: str, arch: str, scale: str, device: str, data_root: str | None) -> PretrainedTrunk:
+    dataset, split = SOURCES[source]
+    recipe = get_recipe("pretrain", scale, device)
+    print(f"pretraining {arch} on {source} ({dataset} {split}): {recipe.describe()}", flush=True)
+    job = TrainingJob(ModelSetup(arch), dataset, recipe, train_split=split, label=f"pretraining {arch} on {source}")
+    train_set = load_split(dataset, split, recipe, data_root, train=True, seed=0)
+    out = train_and_evaluate(job, train_set, {}, seed=0)
+    path = out.run_dir / TRUNK_FILE
+    if not path.is_file():
+        trunk = {k: v for k, v in out.model.state_dict().items() if not k.startswith("fc.")}
+        atomic_save(path, lambda tmp: torch.save(trunk, tmp))
+    return PretrainedTrunk(source, arch, path, out.run_dir.name, out.train_seconds)
+
+
+def pretrained_trunk(
+    init: str, scale: str, device: str, data_root: str | os.PathLike | None = None, arch: str = "resnet18"
+) -> PretrainedTrunk:
+    """The trunk pretrained on ``init`` (a source or ``auto``) with the ``pretrain`` recipe of ``scale``:
+    loaded from the run cache, or trained now (resumable, with a line per epoch)."""
+    source = resolve_source(init, data_root)
+    return _pretrained(source, arch, scale, device, str(Path(data_root).expanduser()) if data_root else None)
+
+
+__all__ = ["SOURCES", "PretrainedTrunk", "pretrained_trunk", "resolve_source"]
