@@ -11,6 +11,10 @@ Splits: ``train`` = Training + PublicTest and ``test`` = PrivateTest (the protoc
 usage is read from the file-name prefix (``PrivateTest_123.jpg``) when every file has one; otherwise
 ``train``/``test`` are the two folders.
 
+``metadata['source_id']`` names each sample's source image (:mod:`fer_lib.data.identity`): ``fer2013:<row>``
+for the csv (the namespace FERPlus shares), ``fer2013-file:<path under root>`` for the folder layout, whose
+file names do not give the csv row.
+
 The decoded pixels are cached: in memory for the process and as a ``.npz`` file in ``cache_dir``
 (default ``$FER_LIB_CACHE`` or ``~/.cache/fer_lib``) keyed by the csv's path, size and mtime.
 """
@@ -185,6 +189,12 @@ def load_fer2013_csv(
     return table
 
 
+def fer2013_ids(rows: np.ndarray) -> list[str]:
+    """The source ids ``fer2013:<row>`` of FER2013 csv data rows (shared by FERPlus, see
+    :mod:`fer_lib.data.identity`)."""
+    return [f"fer2013:{int(r)}" for r in rows]
+
+
 def _split_usages(split: str) -> tuple[str, ...]:
     key = split.lower()
     if key not in SPLITS:
@@ -196,13 +206,14 @@ def _split_usages(split: str) -> tuple[str, ...]:
 
 
 class FER2013(ArrayDataset):
-    """FER2013 from its csv; ``metadata`` has ``row`` (csv data row) and ``usage``."""
+    """FER2013 from its csv; ``metadata`` has ``row`` (csv data row), ``usage`` and ``source_id``
+    (``fer2013:<row>``, see :mod:`fer_lib.data.identity`)."""
 
 
 def _from_csv(csv_path: Path, split: str, transform, return_meta, cache_dir) -> FER2013:
     table = load_fer2013_csv(csv_path, cache_dir=cache_dir)
     rows = np.flatnonzero(np.isin(table.usage, _split_usages(split)))
-    metadata = pd.DataFrame({"row": rows, "usage": table.usage[rows]})
+    metadata = pd.DataFrame({"row": rows, "usage": table.usage[rows], "source_id": fer2013_ids(rows)})
     dataset = FER2013(
         "fer2013",
         SEVEN_CLASSES,
@@ -247,12 +258,14 @@ def _from_folders(root: Path, split: str, transform, return_meta) -> ImageFileDa
         )
     frame = frame[keep].reset_index(drop=True)
     targets = frame["class"].map(SEVEN_CLASSES.index).to_numpy()
+    # The folder re-distribution's file names do not give the csv row: its ids are the files.
+    frame["source_id"] = ["fer2013-file:" + p.relative_to(root).as_posix() for p in frame["path"]]
     return ImageFileDataset(
         "fer2013",
         SEVEN_CLASSES,
         frame["path"].tolist(),
         targets,
-        frame[["folder", "usage"]],
+        frame[["folder", "usage", "source_id"]],
         transform=transform,
         return_meta=return_meta,
     )

@@ -21,6 +21,10 @@ unknown, NF. ``label_mode``:
 ``num_classes=7`` drops contempt samples (counted in ``skipped``); the classes are canonical.
 Splits: ``train`` (Training / FER2013Train), ``val`` (PublicTest / FER2013Valid), ``test``
 (PrivateTest / FER2013Test), ``all``.
+
+``metadata['source_id']`` names each sample's source image (:mod:`fer_lib.data.identity`): in the csv layout
+``fer2013:<row>``, the id of the same image loaded as FER2013 (the ``Image name`` is not the row number); in
+the image layout, which has no rows, ``ferplus:<image stem>``.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from fer_lib.data import register_dataset
 from fer_lib.data._common import ArrayDataset, ImageFileDataset, add_skip, check_root, find_first
 from fer_lib.data.base import FERDataset
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
-from fer_lib.data.fer2013 import find_csv, load_fer2013_csv
+from fer_lib.data.fer2013 import fer2013_ids, find_csv, load_fer2013_csv
 from fer_lib.data.labels import CANONICAL_CLASSES, SEVEN_CLASSES
 
 #: FERPlus vote columns in file order.
@@ -197,7 +201,13 @@ def find_fer2013(root: Path, fer2013: str | os.PathLike | None) -> Path:
 
 
 class FERPlus(ArrayDataset):
-    """FERPlus on FER2013 pixels; ``metadata``: ``row``, ``usage``, ``image_name``, ``votes`` columns."""
+    """FERPlus on FER2013 pixels; ``metadata``: ``row``, ``usage``, ``image_name``, ``fer2013_label``,
+    ``source_id`` (``fer2013:<row>``) and ``votes_*`` columns."""
+
+
+def ferplus_ids(image_names) -> list[str]:
+    """The source ids ``ferplus:<stem>`` of FERPlus image names (the image layout, which has no csv row)."""
+    return ["ferplus:" + str(name).rsplit(".", 1)[0] for name in image_names]
 
 
 def ferplus_from_csv(
@@ -237,6 +247,7 @@ def ferplus_from_csv(
             "usage": table.usage[rows],
             "image_name": frame["Image name"].to_numpy()[rows],
             "fer2013_label": table.emotion[rows],
+            "source_id": fer2013_ids(rows),
         }
     )
     for j, col in enumerate(VOTE_COLUMNS):
@@ -290,7 +301,7 @@ def ferplus_from_folders(
         kept_names = [n for n, k in zip(names, keep, strict=True) if k]
         paths += [folder / n for n in kept_names]
         targets.append(tgt)
-        metas.append(pd.DataFrame({"usage": usage, "image_name": kept_names}))
+        metas.append(pd.DataFrame({"usage": usage, "image_name": kept_names, "source_id": ferplus_ids(kept_names)}))
         if soft is not None:
             softs.append(soft)
     missing = [p for p in paths if not p.is_file()]

@@ -19,6 +19,9 @@ Labels in the lists are 0-based native labels (RAF-DB: label - 1; FERPlus: its 8
 are mapped onto the canonical classes. ``ferNNNNNNN`` names are FERPlus image names: they map to
 FER2013 rows through the ``Image name`` column of ``fer2013new.csv`` (not through the number).
 A name that cannot be resolved is an error (nothing is dropped silently).
+
+``metadata['source_id']`` is the id of the same image in its base dataset (:mod:`fer_lib.data.identity`):
+``rafdb:<stem>``, ``fer2013:<row>`` (FERPlus csv layout) or ``ferplus:<stem>`` (FERPlus image layout).
 """
 
 from __future__ import annotations
@@ -37,12 +40,13 @@ from fer_lib.data import register_dataset
 from fer_lib.data._common import ArrayDataset, ImageFileDataset, add_skip, check_images_exist, check_root
 from fer_lib.data.base import FERDataset
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
-from fer_lib.data.fer2013 import load_fer2013_csv
+from fer_lib.data.fer2013 import fer2013_ids, load_fer2013_csv
 from fer_lib.data.ferplus import (
     FOLDERS,
     NOT_FACE,
     VOTE_COLUMNS,
     classes_for,
+    ferplus_ids,
     find_fer2013,
     find_votes_csv,
     native_to_index,
@@ -50,7 +54,7 @@ from fer_lib.data.ferplus import (
 )
 from fer_lib.data.labels import SEVEN_CLASSES
 from fer_lib.data.rafdb import NATIVE_TO_INDEX as RAF_NATIVE_TO_INDEX
-from fer_lib.data.rafdb import find_image_root, find_label_file, image_path, read_label_file
+from fer_lib.data.rafdb import find_image_root, find_label_file, image_path, rafdb_ids, read_label_file
 
 #: subset name -> (list sub-folder, list file, kind).
 LISTS: dict[str, tuple[str, str, str]] = {
@@ -150,6 +154,7 @@ def build_rafdb_subset(
         check_images_exist(paths, name, "RAF-DB Image/aligned/<stem>_aligned.jpg")
     meta = _subset_meta(frame, name)
     meta["raf_label"] = [known[s] for s in stems]
+    meta["source_id"] = rafdb_ids(stems)
     # List labels are RAF-DB's 1..7 shifted to 0..6.
     targets = RAF_NATIVE_TO_INDEX[frame["label"].to_numpy() + 1]
     return ImageFileDataset(name, SEVEN_CLASSES, paths, targets, meta, transform=transform, return_meta=return_meta)
@@ -200,6 +205,7 @@ def build_ferplus_subset(
             if not hits:
                 raise DatasetLayoutError(f"{name}: image {stem}.png is in none of {', '.join(map(str, folders))}")
             paths.append(hits[0])
+        meta["source_id"] = ferplus_ids(frame["name"])
         return ImageFileDataset(
             name, classes, paths, targets, meta, transform=transform, return_meta=return_meta, skipped=skipped
         )
@@ -221,6 +227,7 @@ def build_ferplus_subset(
         )
     meta["row"] = rows
     meta["usage"] = table.usage[rows]
+    meta["source_id"] = fer2013_ids(rows)
     return ArrayDataset(
         name, classes, table.pixels, rows, targets, meta, transform=transform, return_meta=return_meta, skipped=skipped
     )

@@ -4,7 +4,8 @@ The label file is space separated without header, ``train_00001.jpg 5``, labels 
 Disgust, Happiness, Sadness, Anger, Neutral (12,271 train / 3,068 test). ``image_type`` picks
 ``aligned`` (100x100, ``<stem>_aligned.jpg``) or ``original`` (``<stem>.jpg``). ``root`` may also be
 the ``basic/`` folder's parent. ``require_images=False`` builds targets and metadata from the label
-file alone (images are then read, and checked, only when accessed).
+file alone (images are then read, and checked, only when accessed). ``metadata['source_id']`` is
+``rafdb:<stem>`` (``rafdb:train_00001``), the id :mod:`fer_lib.data.identity` compares.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ def read_label_file(path: Path) -> pd.DataFrame:
     return frame
 
 
+def rafdb_ids(stems) -> list[str]:
+    """The source ids ``rafdb:<stem>`` of RAF-DB images (``train_00001``; any ``_aligned`` suffix removed)."""
+    return ["rafdb:" + str(stem).removesuffix("_aligned") for stem in stems]
+
+
 def image_path(image_root: Path, stem: str, image_type: str) -> Path:
     """Where RAF-DB keeps the image of ``stem`` (``train_00001``)."""
     if image_type == "aligned":
@@ -99,7 +105,8 @@ def build_rafdb(
     transform: Callable[[Image.Image], Any] | None = None,
     return_meta: bool = False,
 ) -> ImageFileDataset:
-    """RAF-DB basic in the canonical 7-class order; ``metadata``: ``name``, ``split``, ``raf_label``."""
+    """RAF-DB basic in the canonical 7-class order; ``metadata``: ``name``, ``raf_label``, ``split``,
+    ``source_id``."""
     path = check_root(root, "rafdb", LAYOUT)
     if split not in SPLITS:
         raise ValueError(f"rafdb: unknown split {split!r}; expected one of {SPLITS}")
@@ -109,6 +116,7 @@ def build_rafdb(
     frame = read_label_file(label_file)
     if split != "all":
         frame = frame[frame["split"] == split].reset_index(drop=True)
+    frame["source_id"] = rafdb_ids(frame["name"])
     image_root = find_image_root(path, label_file)
     paths = [image_path(image_root, s, image_type) for s in frame["name"]]
     if require_images:

@@ -142,7 +142,8 @@ class SynthFER(FERDataset):
 
     ``table`` has one row per sample with columns ``subject``, ``expression``, ``intensity``,
     ``yaw``, ``pitch``, ``roll``, ``occluder`` and ``key`` (the sample's key within its protocol
-    split, which, with ``seed``, fixes every random choice of its rendering).
+    split, which, with ``seed``, fixes every random choice of its rendering). ``metadata`` is the
+    table plus ``source_id`` (``synth:<protocol>:seed<seed>:stream<stream>:key<key>``).
     """
 
     data_kind = "synthetic"
@@ -171,6 +172,10 @@ class SynthFER(FERDataset):
         self.name = name
         self.seed = int(seed)
         self.stream = int(stream)
+        # What identifies a sample across splits, subsets and image sizes (fer_lib.data.identity): the
+        # protocol, the dataset seed, the split's stream and the sample's key (they seed its rendering).
+        prefix = f"synth:{name.split('[', 1)[0]}:seed{self.seed}:stream{self.stream}:key"
+        self.metadata["source_id"] = [prefix + str(int(k)) for k in self.metadata["key"]]
         self.image_size = int(image_size)
         self.clutter = clutter
         self.degrade = degrade
