@@ -20,7 +20,7 @@ REPRO_ARGS = $(if $(SCALE),--scale $(SCALE)) $(if $(DATASET),--dataset $(DATASET
              $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(DEVICE),--device $(DEVICE)) \
              $(if $(SEEDS),--seeds $(SEEDS))
 
-.PHONY: help setup test test-unit test-notebooks lint reproduce reproduce-all report lab bench clean-runs
+.PHONY: help setup test test-unit test-notebooks lint reproduce reproduce-all report lab bench clean-runs pretrain
 
 help:
 	@echo "make setup                 create .venv, install pinned dependencies, fer_lib (editable), the kernel"
@@ -32,6 +32,7 @@ help:
 	@echo "make report                rebuild results/REPORT.md"
 	@echo "make lab                   JupyterLab on the notebooks"
 	@echo "make bench                 training/latency benchmark of every model vs ResNet-18 -> results/bench.csv"
+	@echo "make pretrain [DATA_ROOT=..] [SOURCE=auto|fer2013|synth]  the cpu scale's pretrained trunk (else the first table trains it)"
 	@echo "FORCE=1                    retrain instead of loading cached runs from runs/"
 
 setup: $(STAMP)
@@ -78,6 +79,10 @@ lab: setup
 
 bench: setup
 	$(PY) scripts/bench.py
+
+SOURCE ?= auto
+pretrain: setup
+	$(PY) -m fer_lib.reproduce pretrain --source $(SOURCE) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(DEVICE),--device $(DEVICE))
 
 clean-runs:
 	rm -rf runs

@@ -4,6 +4,7 @@
     python -m fer_lib.reproduce run --paper pcnn --table ii [--scale cpu] [--dataset ...] [--data-root ...]
     python -m fer_lib.reproduce all [--scale ...]
     python -m fer_lib.reproduce report
+    python -m fer_lib.reproduce pretrain [--source auto|fer2013|synth] [--data-root ...]
 
 ``make reproduce PAPER=pcnn TABLE=ii`` and friends call these. The executed notebook, the table's
 CSV and Markdown and its figures land in ``results/<paper>/``.
@@ -151,12 +152,25 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
         p.add_argument("--output-dir", default=None, help="default: results/<paper>")
     sub.add_parser("report", help="rebuild results/REPORT.md and results/claims.csv (a verdict per claim)")
+    pre = sub.add_parser("pretrain", help="train (or load) the cpu scale's pretrained trunk now")
+    pre.add_argument("--source", default="auto", help="auto (FER2013 when the data root has it, else SynthFER), "
+                     "fer2013 or synth")
+    pre.add_argument("--scale", default="cpu", choices=("smoke", "cpu"))
+    pre.add_argument("--data-root", default=None)
+    pre.add_argument("--device", default=None)
     args = parser.parse_args(argv)
     stream_notebook_output()
 
     if args.command == "list":
         for paper, table, path in list_table_notebooks():
             print(f"{paper:8s} {table:6s} {path.relative_to(repo_root())}")
+        return 0
+    if args.command == "pretrain":
+        from fer_lib.protocols.pretrain import pretrained_trunk
+        from fer_lib.scales import default_device
+
+        trunk = pretrained_trunk(args.source, args.scale, args.device or default_device(), args.data_root)
+        print(f"{trunk.describe()}: {trunk.path} (trained in {trunk.train_seconds:.0f} s)")
         return 0
     if args.command == "report":
         from fer_lib.results import build_report

@@ -59,3 +59,11 @@ def test_fine_tuned_runs_start_from_the_trunk_and_say_so(tmp_path: Path, open_ta
     runs = variant_rows(ctx2, table2, {"table2_resnet18": "ResNet18"}, {"RAF-DB": "synth-inthewild"},
                         recipe_overrides={"init": "synth"})[("ResNet18", "RAF-DB")]
     assert runs[0].init == "random" and table2.frame().iloc[0]["init"] == "random"
+
+
+@pytest.mark.slow
+def test_make_pretrain_trains_the_trunk_ahead_of_the_tables(tmp_path: Path, capsys) -> None:
+    from fer_lib import reproduce
+
+    assert reproduce.main(["pretrain", "--source", "synth", "--scale", "smoke", "--device", "cpu"]) == 0
+    assert "resnet18 pretrained on synth (run resnet18-" in capsys.readouterr().out
