@@ -31,3 +31,22 @@ def test_lr_per_loss_weight_only_below_the_paper_scale():
     assert cpu.lr_per_loss_weight and cpu.lr_for(20.0) == pytest.approx(cpu.train.lr / 20)
     assert cpu.lr_for(1.0) == cpu.train.lr
     assert "alpha + beta" in cpu.describe()
+
+
+def test_cpu_scale_fine_tunes_pretrained_trunks_on_whole_sets_alike_for_every_family():
+    resnet, pcnn = get_recipe("resnet", "cpu"), get_recipe("pcnn", "cpu")
+    for r in (resnet, pcnn):
+        assert r.max_train is None and r.max_test is None and r.in_memory and r.init == "auto"
+    assert resnet.train == pcnn.train and resnet.image_size == pcnn.image_size  # one budget: rows differ by model
+    assert "pretrained on auto" in pcnn.describe() and "data in memory" in pcnn.describe()
+
+
+def test_pretraining_recipe_exists_below_the_paper_scale_only(monkeypatch):
+    assert get_recipe("pretrain", "cpu").max_train is None and get_recipe("pretrain", "smoke").in_memory
+    with pytest.raises(ValueError, match="pretrained_path"):
+        get_recipe("pretrain", "paper")
+    monkeypatch.setenv("FER_PRECISION", "fp32")
+    assert get_recipe("resnet", "cpu").train.precision == "fp32"
+    monkeypatch.setenv("FER_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="FER_PRECISION"):
+        get_recipe("resnet", "cpu")
