@@ -39,6 +39,15 @@ def load_script() -> Callable[[str], ModuleType]:
     return load
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test (the machine's 2 cores are shared; timings stay stable), restored after."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_runs(tmp_path, monkeypatch):
     """Keep every test's run cache and results out of the checkout."""

@@ -25,7 +25,7 @@ from fer_lib.io import atomic_save
 from fer_lib.protocols.splits import load_split
 from fer_lib.protocols.training import ModelSetup, PretrainedTrunk, TrainingJob, train_and_evaluate
 from fer_lib.recipes import get_recipe
-from fer_lib.settings import dataset_root
+from fer_lib.settings import resolve_dataset
 
 #: Pretraining source -> (dataset, split).
 SOURCES: dict[str, tuple[str, str]] = {"fer2013": ("fer2013", "Training"), "synth": ("synth-inthewild", "train")}
@@ -35,15 +35,7 @@ TRUNK_FILE = "trunk.pt"
 def resolve_source(init: str, data_root: str | os.PathLike | None) -> str:
     """``init`` as a concrete source: ``auto`` is ``fer2013`` when ``data_root`` holds FER2013, else ``synth``."""
     if init == "auto":
-        from fer_lib.data import load_dataset
-
-        if data_root is None:
-            return "synth"
-        try:
-            load_dataset("fer2013", root=dataset_root(data_root, "fer2013"), split="Training")
-        except (FileNotFoundError, ValueError):
-            return "synth"
-        return "fer2013"
+        return "fer2013" if resolve_dataset("fer2013", data_root)[0] == "fer2013" else "synth"
     if init not in SOURCES:
         raise ValueError(f"unknown pretraining source {init!r}; expected 'auto' or one of {', '.join(SOURCES)}")
     return init

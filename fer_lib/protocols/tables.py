@@ -46,21 +46,21 @@ def _add_accuracy_cell(
     row: str,
     column: str,
     runs: Sequence[RunOutcome],
-    predictions: Sequence[tuple[np.ndarray, np.ndarray]],
     values: Sequence[float],
+    ci: tuple[float, float] | None,
     dataset: str,
     note: str,
 ) -> None:
-    """One cell from per-seed ``(targets, predictions)``: values per seed; a bootstrap CI for one seed."""
-    ci = bootstrap_ci(*predictions[0]) if len(values) == 1 else None
-    table.add(row, column, values, ci=ci, dataset=dataset, runs=runs, note=note)
+    """One cell: a value per seed; ``ci`` (a bootstrap over the test images) is kept for one seed only."""
+    table.add(row, column, values, ci=ci if len(values) == 1 else None, dataset=dataset, runs=runs, note=note)
 
 
 def _add_test_cell(table: ResultTable, row: str, column: str, runs: Sequence[RunOutcome], key: str, dataset: str,
                    note: str) -> None:
     tests = [o.metrics[key] for o in runs]
-    _add_accuracy_cell(table, row, column, runs, [(t["targets"], t["predictions"]) for t in tests],
-                       [t["accuracy"] for t in tests], dataset, note)
+    # The evaluation already computed the bootstrap CI (metrics.summarize): reuse it.
+    _add_accuracy_cell(table, row, column, runs, [t["accuracy"] for t in tests],
+                       (tests[0]["ci_low"], tests[0]["ci_high"]), dataset, note)
 
 
 def _job(context: RunContext, setup: ModelSetup, dataset: str, recipe_overrides: Mapping[str, Any] | None = None,
@@ -260,8 +260,9 @@ def fold_rows(
         pooled = [(np.concatenate([o.metrics["test"]["targets"] for o in runs]),
                    np.concatenate([o.metrics["test"]["predictions"] for o in runs])) for runs in per_seed]
         scope = "all folds" if len(folds) == num_folds else f"fold(s) {', '.join(map(str, folds))} of {num_folds}"
-        _add_accuracy_cell(table, paper_row, column, [o for runs in per_seed for o in runs], pooled,
-                           [accuracy(t, p) for t, p in pooled], dataset,
+        _add_accuracy_cell(table, paper_row, column, [o for runs in per_seed for o in runs],
+                           [accuracy(t, p) for t, p in pooled], bootstrap_ci(*pooled[0]) if len(pooled) == 1 else None,
+                           dataset,
                            f"trained here ({recipe.scale} recipe), subject-independent {scope}, "
                            f"{len(pooled[0][0])} test images")
     return outcomes

@@ -25,13 +25,7 @@ from fer_lib.models.pcnn import (
 SMALL = 64  # cpu-friendly input size used by most tests
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # The test machine has 2 shared cores; one thread keeps timings stable.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _coverage(boxes: list[tuple[int, int, int, int]], size: int) -> torch.Tensor:

@@ -32,12 +32,7 @@ TOL = 1e-5
 THETA_BIAS = torch.tensor([0.85, 0.1, 0.3, -0.15, 0.9, -0.25], dtype=torch.float64)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ------------------------------------------------------------------ the authors' forward pass

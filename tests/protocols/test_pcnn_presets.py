@@ -45,8 +45,7 @@ _UNIQUE_PRESETS = sorted(
 
 
 @pytest.mark.parametrize("name", _UNIQUE_PRESETS)
-def test_preset_builds_and_trains_one_step(name: str) -> None:
-    torch.set_num_threads(1)
+def test_preset_builds_and_trains_one_step(name: str, one_thread) -> None:
     torch.manual_seed(0)
     setup = get_preset("pcnn", name).setup
     options = {**setup.options, **({"image_size": SMALL} if setup.model == "pcnn" else {})}
