@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from fer_lib import engine
 from fer_lib.engine import TrainConfig, evaluate, fit
@@ -124,3 +125,27 @@ def test_precision_is_checked_and_bf16_trains(capsys):
     assert "data " in capsys.readouterr().out  # the epoch line shows the data path's share
     assert TrainConfig(precision="bf16").identity()["precision"] == "bf16"
     assert "channels_last" not in TrainConfig(channels_last=True).identity()
+
+
+class _IndexLog(NoisyBlobs):
+    """NoisyBlobs that records the order its samples are read in."""
+
+    def __init__(self) -> None:
+        super().__init__(32)
+        self.read: list[int] = []
+
+    def __getitem__(self, i):
+        self.read.append(int(i))
+        return super().__getitem__(i)
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_epoch_order_is_the_seeded_loaders_with_or_without_progress(progress):
+    # An epoch reads its samples in the order of one DataLoader shuffled by the epoch's seeded generator. A
+    # progress bar around the loader once created a second iterator (tqdm.auto calls iter() in its constructor),
+    # which advanced the generator and silently changed the order, and with it every smoke-scale number.
+    data = _IndexLog()
+    fit(tiny_model(), data, recipe(epochs=1, progress=progress))
+    expected = DataLoader(range(len(data)), batch_size=8, shuffle=True,
+                          generator=torch.Generator().manual_seed(engine._epoch_seed(0, 0)))
+    assert data.read == [int(i) for batch in expected for i in batch]
