@@ -8,8 +8,9 @@ structured output (``.logits``, a dict or a tuple) is read through
   ``gradcam_target_layer`` attribute (PCNN: ``gpn.tap``, the output of the GPN refinement network,
   as in seed 000's Fig. 12), else the last residual block of a torchvision ResNet (``layer4[-1]``);
   a module or a dotted layer name (``"layer3"``, ``"layer4.0.conv2"``) overrides it.
-- :func:`candidate_layers` lists layers for a menu and avoids 1 x 1 maps (a ResNet's ``layer4`` at
-  32 px), which carry no location; :func:`layer_map_sizes` measures every layer's map.
+- :func:`candidate_layers` lists layers for a menu, first a default whose map is at least 7 x 7 (at the
+  ``cpu`` scale's 64 px a ResNet's ``layer4`` is 2 x 2 and locates nothing, so ``layer2``, 8 x 8, comes
+  first); :func:`layer_map_sizes` measures every layer's map.
 - :func:`compute_cams` returns maps ``[B, H, W]`` in ``[0, 1]`` for a batch of normalised images;
   :func:`predict_proba` the softmax probabilities.
 - :func:`sample_inputs` and :func:`resolve_target` turn dataset indices and target-class names into
@@ -101,6 +102,11 @@ def model_input_size(model: nn.Module, default: int | None = None) -> int | None
     return int(size) if isinstance(size, int) else default
 
 
+#: The smallest map side (pixels) the default layer of :func:`candidate_layers` may have: 7 is a ResNet's
+#: ``layer4`` at the papers' 224 px; below it a Grad-CAM map is a few blocks that explain nothing.
+MIN_EXPLAINING_SIDE = 7
+
+
 def layer_map_sizes(model: nn.Module, image_size: int = 64, max_depth: int = 2) -> dict[str, tuple[int, int]]:
     """The spatial size ``(h, w)`` of the map each layer gives for a ``image_size`` input, in execution order.
 
@@ -145,10 +151,13 @@ def candidate_layers(model: nn.Module, image_size: int = 64, max_depth: int = 2,
                      sizes: Mapping[str, tuple[int, int]] | None = None) -> list[str]:
     """Names of layers with a spatial map (h * w > 1) at ``image_size``, for a layer menu; best default first.
 
-    The first name is the model's default layer (:func:`target_layer`) when its map is larger than
-    1 x 1 at this input size; otherwise (e.g. a ResNet's ``layer4`` at 32 px, whose map is one
-    pixel and so carries no location) the last layer to run that still has one. The others follow in
-    model order. ``sizes``: the result of :func:`layer_map_sizes`, when already at hand.
+    The first name is the model's default layer (:func:`target_layer`) when its map is at least
+    :data:`MIN_EXPLAINING_SIDE` pixels on its short side at this input size (a ResNet's ``layer4`` at
+    224 px: 7 x 7). A coarser map localises nothing a person can read (PCNN's ``gpn.tap`` at the ``cpu``
+    scale's 64 px is 2 x 2), so then the first name is the deepest layer that runs before the default
+    and still has such a map (``layer2``, 8 x 8, at 64 px), else the last layer with any spatial map.
+    The others follow in model order. ``sizes``: the result of :func:`layer_map_sizes`, when already at
+    hand.
     """
     model = unwrap(model)
     sizes = sizes if sizes is not None else layer_map_sizes(model, image_size, max_depth)
@@ -157,8 +166,14 @@ def candidate_layers(model: nn.Module, image_size: int = 64, max_depth: int = 2,
         default: str | None = layer_name(model, target_layer(model))
     except ValueError:
         default = None
-    if default not in spatial:
-        default = spatial[-1] if spatial else None
+    if default not in spatial or min(sizes[default]) < MIN_EXPLAINING_SIDE:
+        # ``sizes`` is in execution order: prefer layers that run before the default (its own path).
+        before = list(sizes)[: list(sizes).index(default)] if default in sizes else list(sizes)
+        readable = [n for n in before if min(sizes[n]) >= MIN_EXPLAINING_SIDE]
+        if readable:
+            default = readable[-1]
+        elif default not in spatial:
+            default = spatial[-1] if spatial else None
     order = {name: k for k, (name, _) in enumerate(model.named_modules())}
     names = sorted((n for n in spatial if n != default), key=order.__getitem__)
     return ([default] if default is not None else []) + names

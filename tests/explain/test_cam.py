@@ -40,10 +40,15 @@ def test_target_layer_errors(resnet):
         C.target_layer(resnet, 3)
 
 
-def test_candidate_layers_start_with_the_default(resnet):
+def test_candidate_layers_start_with_a_readable_default(resnet):
+    # At 224 px the ResNet's own default (layer4, 7 x 7) comes first; at 64 px it is 2 x 2, so the deepest
+    # layer before it with a map of at least 7 x 7 does (layer2, 8 x 8); at 8 px no layer has one, and the
+    # last layer with a spatial map comes first (layer1, 2 x 2).
+    assert C.candidate_layers(resnet, 224)[0] == "layer4.1"
     names = C.candidate_layers(resnet, SIZE)
-    assert names[0] == "layer4.1"
-    assert {"layer1", "layer2", "layer3", "conv1"} <= set(names)
+    assert names[0] == "layer2" and C.layer_map_sizes(resnet, SIZE)["layer2"] == (8, 8)
+    assert {"layer1", "layer3", "layer4.1", "conv1"} <= set(names)
+    assert C.candidate_layers(resnet, 8)[0] == "layer1"
     assert "avgpool" not in names and "fc" not in names  # no spatial map there
     assert not resnet.training
 
@@ -124,6 +129,10 @@ def test_pcnn_maps_come_from_the_gpn_refinement_network():
     torch.manual_seed(0)
     model = create_model("pcnn", image_size=SIZE).eval()
     assert C.layer_name(model, C.target_layer(model)) == "gpn.tap"  # seed 000's Fig. 12 explains the GPN
-    assert C.candidate_layers(model, SIZE)[0] == "gpn.tap"
+    # The GPN's map is 2 x 2 at 64 px: the menu's default is the global trunk's 8 x 8 layer2 instead.
+    sizes = C.layer_map_sizes(model, SIZE)
+    assert sizes["gpn.tap"] == (2, 2)
+    first = C.candidate_layers(model, SIZE, sizes=sizes)[0]
+    assert first == "gfieb.layer2" and min(sizes[first]) >= C.MIN_EXPLAINING_SIDE
     cams = C.compute_cams(model, torch.randn(1, 3, SIZE, SIZE), method="gradcam++")
     assert cams.shape == (1, SIZE, SIZE) and cams.max() > 0.5
