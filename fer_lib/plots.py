@@ -41,3 +41,36 @@ def paper_vs_reproduced(frame: pd.DataFrame, ax=None, title: str = ""):
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     return ax
+
+
+def cells_with_floor(frame: pd.DataFrame, ax=None, title: str = ""):
+    """Grouped bars of a table's reproduced cells (rows grouped per column) with their 95% intervals, and each
+    column's majority-class floor as a dashed line: a bar that does not clear it is a failed run.
+
+    ``frame`` is :meth:`fer_lib.results.ResultTable.frame` (row, column, value, ci_low, ci_high, majority_floor).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    columns = list(dict.fromkeys(frame["column"]))
+    rows = list(dict.fromkeys(frame["row"]))
+    width = 0.8 / max(len(rows), 1)
+    for k, row in enumerate(rows):
+        cells = frame[frame["row"] == row].set_index("column").reindex(columns)
+        x = [i - 0.4 + width * (k + 0.5) for i in range(len(columns))]
+        low = (cells["value"] - cells["ci_low"]).clip(lower=0).fillna(0)
+        high = (cells["ci_high"] - cells["value"]).clip(lower=0).fillna(0)
+        ax.bar(x, cells["value"], width=width * 0.95, yerr=[low, high], capsize=3, label=row)
+        for xi, v in zip(x, cells["value"], strict=True):
+            if pd.notna(v):
+                ax.text(xi, v + 1, f"{v:.1f}", ha="center", fontsize=7)
+    for i, column in enumerate(columns):
+        floor = frame.loc[frame["column"] == column, "majority_floor"].max()
+        if pd.notna(floor):
+            ax.hlines(floor, i - 0.45, i + 0.45, colors="black", linestyles="dashed", linewidth=1,
+                      label="majority-class floor" if i == 0 else None)
+    ax.set_xticks(range(len(columns)), columns)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax

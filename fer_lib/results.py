@@ -35,8 +35,8 @@ CI_BOOTSTRAP = "bootstrap over test images (one run)"
 #: Columns of every result CSV, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
     "paper", "table", "row", "column", "paper_value", "value", "delta", "std", "ci_low", "ci_high", "ci_method",
-    "n_seeds", "seeds", "seed_values", "unit", "scale", "init", "precision", "dataset", "data_kind", "device",
-    "git_commit", "versions", "wall_seconds", "train_seconds", "runs", "note",
+    "majority_floor", "n_seeds", "seeds", "seed_values", "unit", "scale", "init", "precision", "dataset",
+    "data_kind", "device", "git_commit", "versions", "wall_seconds", "train_seconds", "runs", "note",
 )
 
 
@@ -130,6 +130,7 @@ class ResultTable:
         data_kind: str | None = None,
         ci_method: str = CI_BOOTSTRAP,
         seeds: Sequence[int] | None = None,
+        majority_floor: float | None = None,
     ) -> dict[str, Any]:
         """Record one reproduced cell (``values``: one number per seed) beside the paper's cell.
 
@@ -143,6 +144,8 @@ class ResultTable:
         cache). ``data_kind`` defaults to the kind of ``dataset``, else the context's. ``seeds`` name the
         seeds of ``values`` (default: the context's seeds when their number matches, as the protocols add them);
         the per-seed values are recorded (``seed_values``) so that claims can pair two rows seed by seed.
+        ``majority_floor``: what always answering the test set's most frequent class scores (a cell near it is
+        a failed run, not a result; :func:`fer_lib.metrics.majority_floor`).
         """
         vals = [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
         if not vals:
@@ -169,7 +172,9 @@ class ResultTable:
             "paper_value": paper_value, "value": mean,
             "delta": mean - paper_value if np.isfinite(paper_value) else float("nan"),
             "std": std, "ci_low": ci[0] if ci else float("nan"), "ci_high": ci[1] if ci else float("nan"),
-            "ci_method": ci_method, "n_seeds": len(vals), "seeds": _joined(seeds), "seed_values": _joined(vals),
+            "ci_method": ci_method,
+            "majority_floor": float(majority_floor) if majority_floor is not None else float("nan"),
+            "n_seeds": len(vals), "seeds": _joined(seeds), "seed_values": _joined(vals),
             "unit": unit, "scale": ctx.scale, "init": _distinct(runs, "init"),
             "precision": _distinct(runs, "precision"), "dataset": dataset,
             "data_kind": data_kind, "device": device_name(ctx.device),
@@ -276,12 +281,19 @@ def _training_summary(frame: pd.DataFrame) -> str:
             f"{len(per_run)} run(s)" + (f", {cached} of them loaded from the run cache (`runs/`)" if cached else ""))
 
 
+def _table_title(paper: str, table: str) -> str:
+    """``PCNN — Table II``; a table of fer_lib's own (:data:`fer_lib.papers.PROJECT_TABLES`) says so."""
+    own = papers.PROJECT_TABLES.get(paper, {}).get(str(table))
+    return (f"{paper.upper()} — fer_lib's table '{table}' (no paper numbers): {own}" if own
+            else f"{paper.upper()} — Table {str(table).upper()}")
+
+
 def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
     """One table's reproduced cells beside the paper's, with provenance, as Markdown."""
     first = frame.iloc[0]
     kinds = ", ".join(sorted(set(frame["data_kind"])))
     lines = [
-        f"# {first['paper'].upper()} — Table {str(first['table']).upper()}",
+        f"# {_table_title(first['paper'], first['table'])}",
         "",
         f"- scale: **{first['scale']}**; data: **{', '.join(sorted(set(frame['dataset'])))}** ({kinds})",
         f"- device: {first['device']}; commit: `{first['git_commit']}`; {first['versions']}",
@@ -292,16 +304,31 @@ def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
     if "synthetic" in kinds:
         lines.append("- **Synthetic data**: the reproduced numbers test the code path and the relative ordering, "
                      "not the paper's absolute accuracy.")
-    lines += ["", "| row | column | paper | reproduced | ± std | 95% CI | Δ (repr. − paper) | seeds | note |",
-              "|---|---|---:|---:|---:|---|---:|---:|---|"]
-    for r in frame.itertuples():
+    floors = frame["majority_floor"] if "majority_floor" in frame else pd.Series(np.nan, index=frame.index)
+    at_floor = [r for r, f in zip(frame.itertuples(), floors, strict=True) if _at_floor(r, f)]
+    if at_floor:
+        lines.append(f"- **{len(at_floor)} cell(s) do not beat the majority-class floor** (the floor is inside or "
+                     "above their 95% CI): failed runs, not results — " +
+                     "; ".join(f"{r.row} / {r.column}" for r in at_floor))
+    lines += ["", "| row | column | paper | reproduced | ± std | 95% CI | floor | Δ (repr. − paper) | seeds | note |",
+              "|---|---|---:|---:|---:|---|---:|---:|---:|---|"]
+    for r, floor in zip(frame.itertuples(), floors, strict=True):
         ci = f"{_fmt(r.ci_low)}–{_fmt(r.ci_high)}" if np.isfinite(r.ci_low) else "—"
         lines.append(f"| {r.row} | {r.column} | {_fmt(r.paper_value)} | {_fmt(r.value)} | {_fmt(r.std)} | {ci} | "
-                     f"{_fmt(r.delta)} | {r.n_seeds} | {r.note} |")
+                     f"{_fmt(floor)} | {_fmt(r.delta)} | {r.n_seeds} | {r.note} |")
     if notes:
         lines += ["", notes.strip()]
     lines += _table_claims(frame)
     return "\n".join(lines) + "\n"
+
+
+def _at_floor(cell: Any, floor: float) -> bool:
+    """Whether a cell fails to beat its majority-class floor: the floor lies inside or above its 95% CI (or above
+    its value when it has no interval)."""
+    if not np.isfinite(floor):
+        return False
+    low = cell.ci_low if np.isfinite(cell.ci_low) else cell.value
+    return bool(low <= floor)
 
 
 def _table_claims(frame: pd.DataFrame) -> list[str]:
@@ -356,7 +383,7 @@ def build_report(root: str | os.PathLike | None = None, output: str | os.PathLik
                                                                                           _roman_key(kv[0][1]))):
         first = group.iloc[0]
         kinds = ", ".join(sorted(set(group["data_kind"])))
-        lines += [f"## {paper.upper()} — Table {str(table).upper()}", "",
+        lines += [f"## {_table_title(paper, table)}", "",
                   f"scale **{first['scale']}**, data {', '.join(sorted(set(group['dataset'])))} (**{kinds}**), "
                   f"{first['device']}, commit `{first['git_commit']}`, {float(first['wall_seconds']):.0f} s"
                   f"{_training_summary(group)} "

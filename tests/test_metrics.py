@@ -70,3 +70,11 @@ def test_seed_ci_is_the_student_t_interval_of_the_mean():
     assert high == pytest.approx(mean + 4.302653 * sd / np.sqrt(3), abs=1e-4)
     with pytest.raises(ValueError, match="two"):
         seed_ci([50.0])
+
+
+def test_majority_floor():
+    from fer_lib.metrics import majority_floor
+
+    assert majority_floor([3, 3, 1, 3]) == pytest.approx(75.0)
+    with pytest.raises(ValueError, match="empty"):
+        majority_floor([])

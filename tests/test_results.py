@@ -173,3 +173,29 @@ def test_report_has_a_claims_section_and_claims_csv(tmp_path):
     assert mine["reproduced_difference"] == pytest.approx(-2.05)
     assert (table["verdict"] == fc.NOT_REPRODUCED).sum() == len(claims()) - 1
     assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".*"))  # atomic writes left nothing
+
+
+def test_cells_at_the_majority_floor_are_flagged(tmp_path):
+    run = make_run(tmp_path, dataset=None)
+    # seeds [0, 1]: the interval is the t-interval over the two values
+    run.add("ResNet18", "RAF-DB", [26.0, 27.0], majority_floor=24.5)  # interval reaches below the floor
+    run.add("PCNN", "RAF-DB", [64.0, 64.5], majority_floor=24.5)
+    frame = pd.read_csv(run.save()["csv"])
+    assert list(frame["majority_floor"]) == [24.5, 24.5]
+    md = (tmp_path / "pcnn" / "table_ii.md").read_text()
+    assert "1 cell(s) do not beat the majority-class floor" in md and "ResNet18 / RAF-DB" in md
+    assert "PCNN / RAF-DB" not in md.split("floor** (")[1].split("\n")[0]
+
+
+def test_a_project_table_has_no_paper_numbers(tmp_path):
+    from fer_lib import papers
+
+    assert papers.reference("pcnn", "pretraining").empty
+    with pytest.raises(ValueError, match="no table 'xi'"):
+        papers.reference("pcnn", "xi")
+    context = RunContext.resolve("pcnn", "pretraining", scale="cpu", output_dir=tmp_path / "pcnn", quiet=True)
+    run = ResultTable(context)
+    run.add("random initialisation", "FER2013", 60.0, ci=(58.4, 61.6), majority_floor=24.5)
+    run.save()
+    assert math.isnan(run.frame()["paper_value"].iloc[0])
+    assert "fer_lib's table 'pretraining' (no paper numbers)" in build_report(tmp_path).read_text()

@@ -28,6 +28,12 @@ PAPERS: dict[str, str] = {
     "poster": "003 — POSTER: a dual-stream transformer-based architecture for FER",
 }
 COLUMNS: tuple[str, ...] = ("paper", "table", "row", "column", "value", "unit", "note")
+#: Tables fer_lib adds beside a paper's own (notebooks ``notebooks/<paper>/table_<id>.ipynb`` like the paper's):
+#: measurements of this project's protocol that the paper has no numbers for. Their reference is empty.
+PROJECT_TABLES: dict[str, dict[str, str]] = {
+    "pcnn": {"pretraining": "the cpu scale's pretrained trunk (random initialisation vs SynthFER vs FER2013 "
+                            "Training pretraining, fine-tuned on FER2013 and FERPlus)"},
+}
 #: Columns of ``data/<paper>_claims.csv``. ``column``: the table's column the claim is about; ``row_a``,
 #: ``row_b``: the compared rows, labelled as in the table; ``relation``: one of :data:`RELATIONS`;
 #: ``printed_difference``: a - b from the printed cells; ``stated_difference``: a - b as the text states it
@@ -74,11 +80,13 @@ def reference(paper: str, table: str) -> pd.DataFrame:
     """The published cells of ``paper``'s table ``table`` (e.g. ``("pcnn", "ii")``, ``("gmslpa", "12")``).
 
     Columns: paper, table, row, column, value, unit, note. Table ids are the paper's own numbering,
-    lower case (roman numerals stay roman).
+    lower case (roman numerals stay roman). A table of :data:`PROJECT_TABLES` (fer_lib's own) has no rows.
     """
     frame = _load(paper)
     table = str(table).lower()
     out = frame[frame["table"] == table]
+    if out.empty and table in PROJECT_TABLES.get(paper, {}):
+        return out.reset_index(drop=True)  # fer_lib's own table: the paper printed nothing for it
     if out.empty:
         raise ValueError(f"paper {paper!r} has no table {table!r}; its tables: {', '.join(tables(paper))}")
     return out.reset_index(drop=True)

@@ -11,6 +11,7 @@ test images for one seed and the t-interval over seeds for several (``ResultTabl
 - :func:`fold_rows`: subject-independent cross-validation, predictions pooled over folds (III-IV).
 - :func:`balance_sweep`: PCNN's loss weights (alpha, beta) swept (Fig. 10); returns a frame.
 - :func:`train_model`: the training behind :func:`accuracy_rows`, for figures that need the models.
+- :func:`init_rows`: one model from different initialisations (random, pretrained trunks) x datasets.
 
 Unknown model or preset names raise before anything trains: a typo never silently loses a row.
 """
@@ -25,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from fer_lib.data import FERDataset
-from fer_lib.metrics import accuracy, bootstrap_ci
+from fer_lib.metrics import accuracy, bootstrap_ci, majority_floor
 from fer_lib.models import check_model, model_options
 from fer_lib.protocols.presets import get_preset
-from fer_lib.protocols.pretrain import pretrained_trunk
+from fer_lib.protocols.pretrain import pretrained_trunk, resolve_source
 from fer_lib.protocols.splits import load_split, subset_source
 from fer_lib.protocols.training import ModelSetup, RunOutcome, TrainingJob, recipe_for, run_seeds
 from fer_lib.recipes import Recipe
@@ -50,9 +51,13 @@ def _add_accuracy_cell(
     ci: tuple[float, float] | None,
     dataset: str,
     note: str,
+    targets: Any = None,
 ) -> None:
-    """One cell: a value per seed; ``ci`` (a bootstrap over the test images) is kept for one seed only."""
-    table.add(row, column, values, ci=ci if len(values) == 1 else None, dataset=dataset, runs=runs, note=note)
+    """One cell: a value per seed; ``ci`` (a bootstrap over the test images) is kept for one seed only;
+    ``targets`` (the test labels) give the cell's majority-class floor."""
+    floor = majority_floor(targets) if targets is not None and len(targets) else None
+    table.add(row, column, values, ci=ci if len(values) == 1 else None, dataset=dataset, runs=runs, note=note,
+              majority_floor=floor)
 
 
 def _add_test_cell(table: ResultTable, row: str, column: str, runs: Sequence[RunOutcome], key: str, dataset: str,
@@ -60,7 +65,7 @@ def _add_test_cell(table: ResultTable, row: str, column: str, runs: Sequence[Run
     tests = [o.metrics[key] for o in runs]
     # The evaluation already computed the bootstrap CI (metrics.summarize): reuse it.
     _add_accuracy_cell(table, row, column, runs, [t["accuracy"] for t in tests],
-                       (tests[0]["ci_low"], tests[0]["ci_high"]), dataset, note)
+                       (tests[0]["ci_low"], tests[0]["ci_high"]), dataset, note, tests[0]["targets"])
 
 
 def _job(context: RunContext, setup: ModelSetup, dataset: str, recipe_overrides: Mapping[str, Any] | None = None,
@@ -132,6 +137,40 @@ def accuracy_rows(
         outcomes[model_name] = outs
         _add_test_cell(table, paper_row, column, outs, "test", context.dataset,
                        f"trained here ({recipe.scale} recipe, {outs[0].train_size} training images)")
+    return outcomes
+
+
+def init_rows(
+    context: RunContext,
+    table: ResultTable,
+    inits: Mapping[str, str | None],
+    columns: Mapping[str, str],
+    model_name: str = "resnet18",
+) -> dict[tuple[str, str], list[RunOutcome]]:
+    """Fine-tune ``model_name`` from each initialisation of ``inits`` (``{row label: pretraining source}``,
+    ``None`` = random initialisation; sources of :mod:`fer_lib.protocols.pretrain`) on each dataset of
+    ``columns`` (``{column label: dataset}``) with its family's recipe, and add one cell per (row, column).
+
+    A source the recipe's own ``init`` already resolves to is not overridden, so those cells are the very runs
+    the other tables train (e.g. Table V's ResNet-18), shared through the run cache. Returns the outcomes per
+    (row, column).
+    """
+    check_model(model_name)
+    for source in inits.values():
+        if source is not None:
+            resolve_source(source, context.data_root)  # an unknown source raises before anything trains
+    outcomes: dict[tuple[str, str], list[RunOutcome]] = {}
+    default = recipe_for(model_name, context).init
+    for row, source in inits.items():
+        same = source is not None and default is not None and (
+            resolve_source(default, context.data_root) == resolve_source(source, context.data_root))
+        overrides = {} if same else {"init": source}
+        for column, dataset in columns.items():
+            recipe, outs = train_model(context, model_name, dataset, recipe_overrides=overrides, announce=False)
+            outcomes[(row, column)] = outs
+            _add_test_cell(table, row, column, outs, "test", dataset,
+                           f"{outs[0].init}; fine-tuned here ({recipe.scale} recipe, {outs[0].train_size} "
+                           "training images)")
     return outcomes
 
 
@@ -264,7 +303,7 @@ def fold_rows(
                            [accuracy(t, p) for t, p in pooled], bootstrap_ci(*pooled[0]) if len(pooled) == 1 else None,
                            dataset,
                            f"trained here ({recipe.scale} recipe), subject-independent {scope}, "
-                           f"{len(pooled[0][0])} test images")
+                           f"{len(pooled[0][0])} test images", pooled[0][0])
     return outcomes
 
 
@@ -303,4 +342,6 @@ def balance_sweep(
     return pd.DataFrame(rows)
 
 
-__all__ = ["accuracy_rows", "balance_sweep", "fold_rows", "subset_rows", "train_model", "variant_rows"]
+__all__ = [
+    "accuracy_rows", "balance_sweep", "fold_rows", "init_rows", "subset_rows", "train_model", "variant_rows",
+]

@@ -139,3 +139,23 @@ def test_balance_sweep_reuses_the_preset_run(tmp_path: Path, open_table) -> None
     assert (row["alpha"], row["beta"], row["n_test"]) == (12.0, 8.0, 7)
     assert bool(row["from_cache"]) and row["ci_low"] <= row["accuracy"] <= row["ci_high"]
     assert row["run"].startswith("pcnn-") and "/" not in row["run"]  # a run-cache name, not this machine's path
+
+
+@pytest.mark.slow
+def test_init_rows_train_one_model_from_each_start(tmp_path: Path, open_table) -> None:
+    from fer_lib.protocols import init_rows
+
+    root = write_rafdb(tmp_path / "rafdb", n_train=14, n_test=7)
+    ctx, table = open_table("pretraining", "rafdb", root)
+    with pytest.raises(ValueError, match="unknown pretraining source 'imagenet'"):
+        init_rows(ctx, table, {"x": "imagenet"}, {"RAF-DB": "rafdb"})
+    out = init_rows(ctx, table, {"random": None, "synth": "synth"}, {"RAF-DB": "rafdb"})
+    random_run, synth_run = out[("random", "RAF-DB")][0], out[("synth", "RAF-DB")][0]
+    assert random_run.init == "random" and synth_run.init.startswith("resnet18 pretrained on synth")
+    assert random_run.run_dir != synth_run.run_dir
+    assert "init" in json.loads((synth_run.run_dir / "spec.json").read_text())
+    frame = table.frame()
+    assert list(frame["row"]) == ["random", "synth"] and set(frame["paper_value"].isna()) == {True}
+    # Every cell records the majority-class floor of its test set.
+    targets = random_run.metrics["test"]["targets"]
+    assert frame["majority_floor"].iloc[0] == pytest.approx(100 * np.bincount(targets).max() / len(targets))
