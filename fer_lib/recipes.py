@@ -50,7 +50,8 @@ class Recipe:
         test = f", at most {self.max_test} test samples" if self.max_test else ""
         sched = {"step": f"StepLR({t.step_size}, x{t.gamma})", "onecycle": "one-cycle",
                  "exponential": f"ExponentialLR({t.gamma})", "cosine": "cosine", "none": "constant"}[t.scheduler]
-        per_weight = " divided by the loss's total weight (alpha + beta)" if self.lr_per_loss_weight else ""
+        per_weight = (" divided by the loss's total weight (1 for cross-entropy, alpha + beta for PCNN's loss)"
+                      if self.lr_per_loss_weight else "")
         start = f", trunks pretrained on {self.init}" if self.init else ", random initialisation"
         return (f"{self.family} @ {self.scale}: {self.image_size}px, {subset}{test}, {t.epochs} epochs, "
                 f"{t.optimizer.upper()} lr {t.lr}{per_weight} ({sched}), batch {t.batch_size}, "
