@@ -13,12 +13,13 @@ DATASET   ?=
 DATA_ROOT ?=
 DEVICE    ?=
 SEEDS     ?=
+DRY_RUN   ?=
 FORCE     ?=
 export FORCE
 
 REPRO_ARGS = $(if $(SCALE),--scale $(SCALE)) $(if $(DATASET),--dataset $(DATASET)) \
              $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(DEVICE),--device $(DEVICE)) \
-             $(if $(SEEDS),--seeds $(SEEDS))
+             $(if $(SEEDS),--seeds $(SEEDS)) $(if $(DRY_RUN),--dry-run)
 
 .PHONY: help setup test test-unit test-notebooks lint reproduce reproduce-all report lab bench clean-runs pretrain
 
@@ -27,6 +28,7 @@ help:
 	@echo "make test                  unit tests + every notebook under nbval at the smoke scale"
 	@echo "make reproduce PAPER=pcnn TABLE=ii [SCALE=smoke|cpu|paper] [DATASET=..] [DATA_ROOT=..] [SEEDS=0,1,2]"
 	@echo "make reproduce-table-ii    short form for PCNN's tables (any id: reproduce-table-v ...)"
+	@echo "make reproduce-table-v DRY_RUN=1   the paper recipe for 2 steps per run, into runs/dry-run/ (any device)"
 	@echo "make reproduce-figure-10   short form for PCNN's figures (10, 11, 12)"
 	@echo "make reproduce-all         every table and figure, then the report"
 	@echo "make report                rebuild results/REPORT.md"

@@ -76,12 +76,16 @@ def results_root() -> Path:
     return Path(os.environ.get("FER_RESULTS_DIR", repo_root() / "results"))
 
 
-def output_dir_for(group: str, scale: str) -> Path:
+def output_dir_for(group: str, scale: str, dry_run: bool = False) -> Path:
     """Where a notebook of ``group`` (a paper, ``explore`` ...) writes its results at ``scale``.
 
     ``results/<group>`` — except at the ``smoke`` scale, whose outputs prove a code path and go to
-    ``runs/smoke-results/<group>`` so that CI never overwrites committed results. The one place this rule lives.
+    ``runs/smoke-results/<group>`` so that CI never overwrites committed results, and for a dry run
+    (:func:`fer_lib.recipes.dry_run_recipe`), which goes to ``runs/dry-run/<group>`` with its own run cache.
+    The one place this rule lives.
     """
+    if dry_run:
+        return runs_root() / "dry-run" / group
     if scale == "smoke":
         return runs_root() / "smoke-results" / group
     return results_root() / group

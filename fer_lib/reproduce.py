@@ -45,6 +45,20 @@ def list_table_notebooks() -> list[tuple[str, str, Path]]:
     return out
 
 
+def declared_parameters(path: Path) -> set[str]:
+    """The names a notebook's ``parameters`` cell assigns (what papermill may override)."""
+    import ast
+    import json
+
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            tree = ast.parse("".join(cell["source"]))
+            return {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                    if isinstance(t, ast.Name)}
+    return set()
+
+
 def find_notebook(paper: str, table: str) -> Path:
     path = notebooks_root() / paper / f"{_stem(table)}.ipynb"
     if not path.is_file():
@@ -63,17 +77,30 @@ def run_table(
     seeds: list[int] | None = None,
     output_dir: str | os.PathLike | None = None,
     timeout: int | None = None,
+    dry_run: bool = False,
 ) -> Path:
-    """Execute one table notebook; returns the path of the executed copy in the output folder."""
+    """Execute one table notebook; returns the path of the executed copy in the output folder.
+
+    ``dry_run``: the paper scale's recipes for two optimiser steps per run and one evaluation batch
+    (:func:`fer_lib.recipes.dry_run_recipe`), into ``runs/dry-run/<paper>`` unless ``output_dir`` says otherwise.
+    """
     import papermill as pm
 
     source = find_notebook(paper, table)
+    if dry_run and "dry_run" not in declared_parameters(source):
+        raise ValueError(f"{source.name} has no dry_run parameter: it trains nothing at the paper scale to prove "
+                         "(a table of measurements, or of the cpu scale's own protocol)")
     if scale is not None and scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
     # The folder of the scale the notebook will resolve (FER_SCALE, else the machine's default).
-    out_dir = Path(output_dir) if output_dir else output_dir_for(paper, resolve_scale(scale, data_root))
+    if dry_run and scale not in (None, "paper"):
+        raise ValueError(f"a dry run runs the paper scale's recipes; got scale={scale!r}")
+    out_dir = Path(output_dir) if output_dir else output_dir_for(
+        paper, "paper" if dry_run else resolve_scale(scale, data_root), dry_run)
     out_dir.mkdir(parents=True, exist_ok=True)
     params: dict = {"output_dir": str(out_dir.resolve())}
+    if dry_run:
+        params["dry_run"] = True
     if data_root:
         # The notebook runs in its own folder: hand it an absolute path.
         data_root = str(Path(data_root).expanduser().resolve())
@@ -151,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seeds", default=None, help="comma-separated, e.g. 0,1,2")
         p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
         p.add_argument("--output-dir", default=None, help="default: results/<paper>")
+        p.add_argument("--dry-run", action="store_true",
+                       help="the paper recipes for 2 optimiser steps per run and 1 evaluation batch, into "
+                            "runs/dry-run/<paper> (never results/)")
     sub.add_parser("report", help="rebuild results/REPORT.md and results/claims.csv (a verdict per claim)")
     pre = sub.add_parser("pretrain", help="train (or load) the cpu scale's pretrained trunk now")
     pre.add_argument("--source", default="auto", help="auto (FER2013 when the data root has it, else SynthFER), "
@@ -179,12 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     common = dict(scale=args.scale, dataset=args.dataset, data_root=args.data_root, device=args.device,
-                  seeds=seeds, timeout=args.timeout, output_dir=args.output_dir)
+                  seeds=seeds, timeout=args.timeout, output_dir=args.output_dir, dry_run=args.dry_run)
     if args.command == "run":
         run_table(args.paper, args.table, **common)
     else:
         failures = []
-        for paper, table, _ in list_table_notebooks():
+        for paper, table, path in list_table_notebooks():
+            if args.dry_run and "dry_run" not in declared_parameters(path):
+                print(f"skipping {paper} table {table}: it declares no dry_run parameter", flush=True)
+                continue
             try:
                 out = Path(args.output_dir) / paper if args.output_dir else None
                 run_table(paper, table, **{**common, "dataset": None, "output_dir": out})
@@ -193,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(f"{paper}/{table}")
         from fer_lib.results import build_report
 
-        # The report gathers the tables where this run wrote them (results/ unless --output-dir says otherwise).
-        print(f"wrote {build_report(args.output_dir)}")
+        # The report gathers the tables where this run wrote them (results/ unless --output-dir or --dry-run says
+        # otherwise).
+        root = args.output_dir or (output_dir_for("", "paper", dry_run=True) if args.dry_run else None)
+        print(f"wrote {build_report(root)}")
         if failures:
             print(f"failed tables: {', '.join(failures)}", file=sys.stderr)
             return 1

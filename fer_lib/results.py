@@ -26,6 +26,7 @@ from fer_lib import papers
 from fer_lib.claims import claims_markdown, evaluate_claims, verdict_counts
 from fer_lib.io import atomic_save, atomic_write_text, figure_sort_key, repo_root, results_root
 from fer_lib.metrics import mean_std, seed_ci
+from fer_lib.recipes import DRY_RUN_STEPS
 from fer_lib.settings import RunContext, data_kind_of
 
 #: How a cell's 95% interval was computed (the ``ci_method`` column).
@@ -38,6 +39,10 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "majority_floor", "n_seeds", "seeds", "seed_values", "unit", "scale", "init", "precision", "dataset",
     "data_kind", "device", "git_commit", "versions", "wall_seconds", "train_seconds", "runs", "note",
 )
+
+
+#: What every cell of a dry run (:func:`fer_lib.recipes.dry_run_recipe`) says it is.
+DRY_RUN_NOTE = "DRY RUN (not a result)"
 
 
 @functools.cache
@@ -163,6 +168,8 @@ class ResultTable:
         elif ci is None:
             ci_method = ""
         ctx = self.context
+        if ctx.dry_run:
+            note = f"{DRY_RUN_NOTE}; {note}" if note else DRY_RUN_NOTE
         paper_value = self.paper_value(paper_row or row, paper_column or column)
         if data_kind is None:
             data_kind = data_kind_of(dataset) if dataset else ctx.data_kind
@@ -236,6 +243,9 @@ class ResultTable:
         frame = self.frame()
         if frame.empty:
             raise ValueError("no reproduced cell was added: nothing to save")
+        if self.context.dry_run:
+            notes = (f"**{DRY_RUN_NOTE}**: every run took {DRY_RUN_STEPS} optimiser steps of the paper recipe and "
+                     f"was tested on one batch; the numbers prove the code path, they are not results.\n\n{notes}")
         stem = self.output_dir / f"table_{self.context.table}"
         csv_path = atomic_write_text(stem.with_suffix(".csv"), frame.to_csv(index=False, float_format="%.4f"))
         md_path = atomic_write_text(stem.with_suffix(".md"), render_table_markdown(frame, notes))

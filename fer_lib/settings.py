@@ -86,6 +86,9 @@ class RunContext:
     output_dir: Path
     #: ``real``, ``synthetic``, or ``none`` for a table that reads no data (e.g. complexity measurements).
     data_kind: str
+    #: The ``paper`` recipes cut to two optimiser steps and one evaluation batch per run
+    #: (:func:`fer_lib.recipes.dry_run_recipe`), written to a scratch folder with its own run cache.
+    dry_run: bool = False
 
     @classmethod
     def resolve(
@@ -102,6 +105,7 @@ class RunContext:
         synthetic_dataset: str = "synth-inthewild",
         reads_data: bool = True,
         quiet: bool = False,
+        dry_run: bool = False,
     ) -> RunContext:
         """Resolve a notebook's parameters.
 
@@ -110,10 +114,14 @@ class RunContext:
         :func:`fer_lib.io.output_dir_for`.
         ``reads_data=False``: the table reads no dataset (``dataset`` only describes its input, e.g.
         ``"random input"``) and its cells are of data kind ``none``. Prints the context unless ``quiet``.
+        ``dry_run``: the ``paper`` scale's recipes for two optimiser steps per run and one evaluation batch,
+        into ``runs/dry-run/<paper>`` (never ``results/``); a dry run of another scale is an error.
         """
         if paper not in papers.PAPERS:
             raise ValueError(f"unknown paper {paper!r}; expected one of {', '.join(papers.PAPERS)}")
-        scale = resolve_scale(scale, data_root)
+        if dry_run and scale not in (None, "paper"):
+            raise ValueError(f"a dry run runs the paper scale's recipes; got scale={scale!r}")
+        scale = "paper" if dry_run else resolve_scale(scale, data_root)
         root = Path(data_root).expanduser() if data_root else None
         if dataset is None:
             dataset = real_dataset if (root and real_dataset) else synthetic_dataset
@@ -125,15 +133,16 @@ class RunContext:
             raise ValueError("seeds must name at least one seed")
         context = cls(paper=paper, table=str(table).lower(), scale=scale, dataset=dataset, data_root=root,
                       device=device or default_device(), seeds=seeds,
-                      output_dir=Path(output_dir) if output_dir else output_dir_for(paper, scale),
-                      data_kind=data_kind)
+                      output_dir=Path(output_dir) if output_dir else output_dir_for(paper, scale, dry_run),
+                      data_kind=data_kind, dry_run=bool(dry_run))
         if not quiet:
             print(context.banner())
         return context
 
     def banner(self) -> str:
         warn = "  (SYNTHETIC data: numbers are not comparable to the paper's)" if self.data_kind == "synthetic" else ""
-        return (f"{self.paper} table {self.table.upper()} | scale={self.scale} | dataset={self.dataset} "
+        dry = "DRY RUN (2 optimiser steps per run, 1 evaluation batch) | " if self.dry_run else ""
+        return (f"{dry}{self.paper} table {self.table.upper()} | scale={self.scale} | dataset={self.dataset} "
                 f"[{self.data_kind}]{warn} | device={self.device} | seeds={list(self.seeds)} | "
                 f"output -> {self.output_dir}")
 

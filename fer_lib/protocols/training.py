@@ -27,14 +27,16 @@ from fer_lib.engine import evaluate
 from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
 from fer_lib.models import check_model, create_model, model_defaults, model_family, model_options
 from fer_lib.protocols.splits import load_split
-from fer_lib.recipes import Recipe, get_recipe
+from fer_lib.recipes import Recipe, dry_run_recipe, get_recipe
 from fer_lib.runs import train_cached
 from fer_lib.settings import RunContext
 
 
 def recipe_for(model_name: str, context: RunContext, **overrides: Any) -> Recipe:
-    """The recipe of ``model_name``'s registered recipe family at the context's scale and device."""
-    return get_recipe(model_family(model_name).recipe, context.scale, context.device, **overrides)
+    """The recipe of ``model_name``'s registered recipe family at the context's scale and device (for a dry
+    run, the paper recipe cut to two optimiser steps: :func:`fer_lib.recipes.dry_run_recipe`)."""
+    recipe = get_recipe(model_family(model_name).recipe, context.scale, context.device, **overrides)
+    return dry_run_recipe(recipe, context.device)[0] if context.dry_run else recipe
 
 
 def default_loss(model_name: str, **options: Any) -> nn.Module:
@@ -127,6 +129,7 @@ def train_and_evaluate(
     test_sets: Mapping[str, FERDataset],
     seed: int = 0,
     init: PretrainedTrunk | None = None,
+    cache_root: Path | None = None,
 ) -> RunOutcome:
     """Train ``job`` with ``seed`` on ``train_set`` (or load the cached run with the same specification)
     and evaluate it on every test set.
@@ -134,6 +137,7 @@ def train_and_evaluate(
     The run-cache key covers the model and its options, the dataset, its loader options, its size and
     classes, the recipe, the loss (:func:`fer_lib.losses.loss_identity`), the seed and, with ``init`` (a
     :class:`fer_lib.protocols.pretrain.PretrainedTrunk`), the pretraining run the trunks start from.
+    ``cache_root``: another run cache than ``runs/`` (a dry run's scratch folder).
     """
     recipe, setup = job.recipe, job.setup
     options = dict(setup.options)
@@ -157,7 +161,7 @@ def train_and_evaluate(
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     model, result = train_cached(spec, lambda: create_model(setup.model, num_classes=num_classes, **build_options),
-                                 train_set, cfg, loss_fn=loss_fn, about=about)
+                                 train_set, cfg, loss_fn=loss_fn, about=about, root=cache_root)
     metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
                for name, ds in test_sets.items()}
     user_weights = options.get("pretrained_path")
@@ -179,7 +183,9 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
     for seed in context.seeds:
         train_set = load_split(job.dataset, job.train_split, job.recipe, context.data_root, seed=seed,
                                **dict(job.dataset_options))
-        out = train_and_evaluate(job, train_set, test_sets, seed=seed, init=init)
+        # A dry run keeps its runs beside its results (runs/dry-run/<paper>/runs), out of the run cache.
+        cache_root = context.output_dir / "runs" if context.dry_run else None
+        out = train_and_evaluate(job, train_set, test_sets, seed=seed, init=init, cache_root=cache_root)
         scores = ", ".join(f"{key} {m['accuracy']:.2f}% of {len(m['targets'])}" for key, m in out.metrics.items())
         cached = "loaded from the run cache" if out.from_cache else f"trained in {out.train_seconds:.0f} s"
         print(f"{job.describe()}, seed {seed}: {scores} ({len(train_set)} training images; {cached})", flush=True)
