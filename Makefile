@@ -21,7 +21,7 @@ REPRO_ARGS = $(if $(SCALE),--scale $(SCALE)) $(if $(DATASET),--dataset $(DATASET
              $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(DEVICE),--device $(DEVICE)) \
              $(if $(SEEDS),--seeds $(SEEDS)) $(if $(DRY_RUN),--dry-run)
 
-.PHONY: help setup test test-unit test-notebooks lint reproduce reproduce-all report lab bench clean-runs pretrain
+.PHONY: help setup test test-unit test-notebooks lint reproduce reproduce-all report lab bench gpu-check plan clean-runs pretrain
 
 help:
 	@echo "make setup                 create .venv, install pinned dependencies, fer_lib (editable), the kernel"
@@ -34,6 +34,8 @@ help:
 	@echo "make report                rebuild results/REPORT.md"
 	@echo "make lab                   JupyterLab on the notebooks"
 	@echo "make bench                 training/latency benchmark of every model vs ResNet-18 -> results/bench.csv"
+	@echo "make gpu-check [DATA_ROOT=..] [GPU_CHECK_ARGS=--data-paths]  paper-scale speed on this device -> results/gpu/"
+	@echo "make plan                  every table's paper-scale grid (its dry run) -> results/gpu/plan/ (for gpu-check)"
 	@echo "make pretrain [DATA_ROOT=..] [SOURCE=auto|fer2013|synth]  the cpu scale's pretrained trunk (else the first table trains it)"
 	@echo "FORCE=1                    retrain instead of loading cached runs from runs/"
 
@@ -81,6 +83,16 @@ lab: setup
 
 bench: setup
 	$(PY) scripts/bench.py
+
+# The paper scale on this device (at most 8 minutes on one GPU): throughput with/without mixed precision and
+# torch.compile, peak memory, the data path's share, one paper epoch, each table's projected time -> results/gpu/.
+gpu-check: setup
+	$(PY) -m fer_lib.gpu_check $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(DEVICE),--device $(DEVICE)) $(GPU_CHECK_ARGS)
+
+# Every table's paper-scale grid, from its dry run, committed under results/gpu/plan/ (gpu-check prices it).
+plan: setup
+	$(MAKE) reproduce-all DRY_RUN=1
+	$(PY) -m fer_lib.gpu_check --collect-plans
 
 SOURCE ?= auto
 pretrain: setup

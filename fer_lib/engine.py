@@ -64,6 +64,8 @@ class TrainConfig:
     eval_batch_size: int | None = None
     soft_labels: bool = False
     progress: bool = True
+    #: Train through ``torch.compile(model)`` (the weights and checkpoints are the plain module's).
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -82,7 +84,7 @@ class TrainConfig:
 
     def identity(self) -> dict[str, Any]:
         """The fields that change the trained weights (not device, workers, memory layout or progress bars)."""
-        skip = {"device", "num_workers", "progress", "eval_batch_size", "channels_last"}
+        skip = {"device", "num_workers", "progress", "eval_batch_size", "channels_last", "compile"}
         return {k: v for k, v in self.to_dict().items() if k not in skip}
 
 
@@ -153,7 +155,8 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_pe
     return None, False
 
 
-def _loader(dataset: Dataset, batch_size: int, shuffle: bool, num_workers: int, seed: int = 0) -> DataLoader:
+def _loader(dataset: Dataset, batch_size: int, shuffle: bool, num_workers: int, seed: int = 0,
+            pin_memory: bool = False) -> DataLoader:
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(
         dataset,
@@ -163,6 +166,8 @@ def _loader(dataset: Dataset, batch_size: int, shuffle: bool, num_workers: int, 
         generator=generator,
         drop_last=False,
         persistent_workers=False,
+        pin_memory=pin_memory,
+        prefetch_factor=4 if num_workers else None,
     )
 
 
@@ -170,12 +175,13 @@ def iterate_batches(dataset: Dataset, batch_size: int, shuffle: bool, seed: int 
                     device: str | torch.device = "cpu", augment: bool = True) -> Iterator[Sequence]:
     """The batches of ``dataset`` in a seeded order: a dataset with a ``batches`` method (held in memory,
     augmented per batch: :class:`fer_lib.data.memory.InMemoryImages`) yields them itself, on ``device``;
-    any other goes through a ``DataLoader``."""
+    any other goes through a ``DataLoader`` (pinned memory when ``device`` is a GPU)."""
     if hasattr(dataset, "batches"):
         generator = torch.Generator().manual_seed(seed)
         yield from dataset.batches(batch_size, shuffle=shuffle, generator=generator, device=device, augment=augment)
     else:
-        yield from _loader(dataset, batch_size, shuffle, num_workers, seed=seed)
+        yield from _loader(dataset, batch_size, shuffle, num_workers, seed=seed,
+                           pin_memory=torch.device(device).type == "cuda")
 
 
 def _split_batch(batch: Sequence, soft_labels: bool) -> tuple[Any, torch.Tensor]:
@@ -294,6 +300,7 @@ def fit(
 
     seed_everything(cfg.seed)
     model.to(device, memory_format=memory_format)
+    forward = torch.compile(model) if cfg.compile else model
     optimizer = build_optimizer(model, cfg)
     steps = math.ceil(len(train_set) / cfg.batch_size)
     if cfg.max_batches_per_epoch:
@@ -348,7 +355,7 @@ def fit(
             data_seconds += time.perf_counter() - t_data
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type=device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                output = model(x)
+                output = forward(x)
                 loss = loss_fn(output, y)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch + 1}, step {step}")

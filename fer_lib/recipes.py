@@ -35,6 +35,9 @@ class Recipe:
     #: Decode the splits once into uint8 tensors and augment whole batches (fer_lib.data.memory): for datasets
     #: that fit in memory, where per-image decoding would cost as much as the training step.
     in_memory: bool = False
+    #: With ``in_memory``: store images at their native side when smaller than ``image_size`` and resize each
+    #: batch on the training device (the ``paper`` scale's device-side path: FER2013 stays 48 px in memory).
+    resize_on_device: bool = False
     #: Where the trunks start: ``None`` (random initialisation), or a pretraining source of
     #: :mod:`fer_lib.protocols.pretrain` (``"fer2013"``, ``"synth"``, ``"auto"``: FER2013 when the data root
     #: has it, else SynthFER). A ``pretrained_path`` given by the user wins.
@@ -58,7 +61,9 @@ class Recipe:
         return (f"{self.family} @ {self.scale}: {self.image_size}px, {subset}{test}, {t.epochs} epochs, "
                 f"{t.optimizer.upper()} lr {t.lr}{per_weight} ({sched}), batch {t.batch_size}, "
                 f"weight decay {t.weight_decay}, '{self.transform}' augmentation{start}, {t.precision}"
-                + (", data in memory" if self.in_memory else ""))
+                + (", data in memory" if self.in_memory else "")
+                + (", resized per batch on the device" if self.in_memory and self.resize_on_device else "")
+                + (", torch.compile" if t.compile else ""))
 
     def identity(self) -> dict:
         """The fields that change the trained weights (for the run-cache key).
@@ -68,16 +73,21 @@ class Recipe:
         """
         out = dataclasses.asdict(self)
         del out["family"], out["max_test"]
+        if not self.resize_on_device:
+            del out["resize_on_device"]  # added later: runs trained before it keep their keys
         out["train"] = self.train.identity()
         return out
 
 
 def _paper_pcnn(device: str) -> Recipe:
     # Seed 000 / the authors' code: SGD 0.01, momentum 0.9, wd 1e-4, StepLR(15, 0.5), 100 epochs, 224 px.
+    # The device-side path: datasets that fit stay in (device) memory at their native size and each batch is
+    # resized, augmented and normalised on the device; the rest go through a DataLoader with 8 workers.
     return Recipe("pcnn", "paper", 224, TrainConfig(epochs=100, batch_size=256, lr=0.01, momentum=0.9,
                                                    weight_decay=1e-4, scheduler="step", step_size=15, gamma=0.5,
                                                    device=device, num_workers=8, precision=default_precision(device),
-                                                   channels_last=device.startswith("cuda")), transform="pcnn")
+                                                   channels_last=device.startswith("cuda")), transform="pcnn",
+                  in_memory=True, resize_on_device=True)
 
 
 def _pretrain(scale: str, device: str) -> Recipe:

@@ -11,6 +11,7 @@ import pytest
 
 from fer_lib import reproduce
 from fer_lib.io import results_root
+from fer_lib.protocols.training import PLAN_COLUMNS
 from fer_lib.recipes import CPU_DRY_RUN_BATCH, DRY_RUN_FIELDS, DRY_RUN_STEPS, dry_run_recipe, get_recipe
 from fer_lib.settings import RunContext
 
@@ -58,3 +59,10 @@ def test_ci_dry_runs_the_paper_tables(tmp_path, table):
     assert specs and all(s["recipe"]["image_size"] == 224 for s in specs)
     assert all(s["train"]["max_batches_per_epoch"] == DRY_RUN_STEPS for s in specs)
     assert not (results_root() / "pcnn" / f"table_{table}.csv").exists()  # never into results/
+    # The plan: every training the table runs at the paper scale, at the paper's epochs and the full split size.
+    plan = pd.read_csv(tmp_path / "plan" / f"{table}.csv")
+    # (Without a data root both of Table II's columns are SynthFER: each run serves two cells, planned twice.)
+    assert list(plan.columns) == list(PLAN_COLUMNS) and plan["run"].nunique() == len(specs) <= len(plan)
+    assert set(plan["epochs"]) == {get_recipe("pcnn", "paper").train.epochs} and set(plan["image_size"]) == {224}
+    assert (plan["train_images"] > 2 * CPU_DRY_RUN_BATCH).all()  # the split's size, not the dry run's cap
+    assert set(plan["table"]) == {table} and set(plan["paper"]) == {"pcnn"}

@@ -149,3 +149,17 @@ def test_epoch_order_is_the_seeded_loaders_with_or_without_progress(progress):
     expected = DataLoader(range(len(data)), batch_size=8, shuffle=True,
                           generator=torch.Generator().manual_seed(engine._epoch_seed(0, 0)))
     assert data.read == [int(i) for batch in expected for i in batch]
+
+
+def test_compiled_training_matches_eager_and_keeps_the_plain_weights(tmp_path):
+    """``compile=True`` trains through torch.compile: same numbers as eager (to float rounding), the run's key
+    unchanged, and the saved weights are the plain module's (no ``_orig_mod.`` prefixes)."""
+    data = _memory_faces()
+    eager, compiled = _conv_model(), _conv_model()
+    fit(eager, data, recipe(epochs=1, batch_size=8))
+    fit(compiled, data, recipe(epochs=1, batch_size=8, compile=True), run_dir=tmp_path / "compiled")
+    for a, b in zip(eager.state_dict().values(), compiled.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-4)
+    saved = torch.load(tmp_path / "compiled" / engine.FINAL_WEIGHTS, weights_only=True)
+    assert list(saved) == list(eager.state_dict())
+    assert TrainConfig(compile=True).identity() == TrainConfig().identity()

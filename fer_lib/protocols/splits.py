@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from fer_lib.data import FERDataset, load_dataset
-from fer_lib.data.memory import InMemoryImages, augment_for
+from fer_lib.data.memory import InMemoryImages, augment_for, store_size_for
 from fer_lib.data.transforms import build_transform
 from fer_lib.recipes import Recipe
 from fer_lib.settings import data_kind_of, dataset_root
@@ -59,10 +59,16 @@ def stratified_subsample(dataset: FERDataset, n: int | None, seed: int = 0) -> F
     return dataset.subset(indices)
 
 
+def in_memory_limit_bytes() -> int:
+    """The largest split :func:`load_split` holds in memory (``FER_IN_MEMORY_GB``, default 16 GiB); a larger one
+    (AffectNet's 287,651 training images at 224 px are 43 GB) goes through a DataLoader with workers."""
+    return int(float(os.environ.get("FER_IN_MEMORY_GB", "16")) * 2**30)
+
+
 def _read_split(dataset: str, split: str, recipe: Recipe, data_root: Path | None, train: bool, seed: int,
                 options: dict[str, Any]) -> FERDataset:
-    # In memory, the images are decoded without a transform and augmented per batch.
-    transform = None if recipe.in_memory else build_transform(recipe.transform, recipe.image_size, train=train)
+    # The per-image transform serves the DataLoader path; in memory, images are augmented per batch instead.
+    transform = build_transform(recipe.transform, recipe.image_size, train=train)
     if data_kind_of(dataset) == "synthetic":
         ds = load_dataset(dataset, split=split, scale=recipe.scale, image_size=recipe.image_size,
                           transform=transform, **options)
@@ -71,9 +77,14 @@ def _read_split(dataset: str, split: str, recipe: Recipe, data_root: Path | None
             raise ValueError(f"dataset {dataset!r} is real data: pass data_root (the folder holding your copy)")
         ds = load_dataset(dataset, root=dataset_root(data_root, dataset), split=split, transform=transform,
                           **options)
+    source_size = len(ds)
     ds = stratified_subsample(ds, recipe.max_train if train else recipe.max_test, seed)
+    ds.source_size = source_size  # before the size cap: what a dry run's plan projects
     if recipe.in_memory:
-        ds = InMemoryImages.from_dataset(ds, recipe.image_size, augment_for(recipe.transform, train))
+        side = store_size_for(ds, recipe.image_size) if recipe.resize_on_device else recipe.image_size
+        if len(ds) * 3 * side * side <= in_memory_limit_bytes():
+            ds = InMemoryImages.from_dataset(ds, recipe.image_size, augment_for(recipe.transform, train),
+                                             store_size=side)
     return ds
 
 
@@ -97,6 +108,7 @@ def load_split(
     train = (split == "train") if train is None else train
     root = Path(data_root).expanduser() if data_root is not None else None
     key = (dataset, split, recipe.scale, recipe.image_size, recipe.transform, recipe.in_memory,
+           recipe.resize_on_device,
            recipe.max_train if train else recipe.max_test, train, seed, str(root), repr(sorted(options.items())))
     if key in _SPLITS:
         _SPLITS.move_to_end(key)
@@ -148,6 +160,7 @@ __all__ = [
     "LISTS_DIR",
     "REAL_SUBSETS",
     "SUBSET_KINDS",
+    "in_memory_limit_bytes",
     "lists_root",
     "load_split",
     "load_subset",

@@ -14,16 +14,20 @@ Two tables that train the same model the same way build equal jobs, so they shar
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import nn
 
 from fer_lib.data import FERDataset
 from fer_lib.engine import evaluate
+from fer_lib.io import atomic_write_text
 from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
 from fer_lib.models import check_model, create_model, model_defaults, model_family, model_options
 from fer_lib.protocols.splits import load_split
@@ -172,6 +176,45 @@ def train_and_evaluate(
                       float(result.wall_seconds), seed, start, cfg.precision)
 
 
+#: The columns of a dry run's plan (:func:`record_plan`): one row per training the table runs at the paper scale.
+PLAN_COLUMNS: tuple[str, ...] = (
+    "paper", "table", "run", "model", "model_options", "dataset", "dataset_options", "seed", "recipe_family",
+    "image_size", "batch_size", "epochs", "train_images", "test_images",
+)  # fmt: skip
+#: Plan rows recorded in this process, per plan file (a notebook's kernel records one table).
+_PLANS: dict[Path, list[dict[str, Any]]] = {}
+
+
+def plan_path(context: RunContext) -> Path:
+    """Where a dry run writes its table's plan: ``<output_dir>/plan/<table>.csv``."""
+    return context.output_dir / "plan" / f"{context.table}.csv"
+
+
+def record_plan(context: RunContext, job: TrainingJob, train_set: FERDataset, test_sets: Mapping[str, FERDataset],
+                seed: int) -> None:
+    """Record one training of a dry run as the paper scale would run it: the paper recipe's epochs and batch
+    and the split's size before the dry run's cap (``source_size``). ``run`` identifies the training across
+    tables (model, options, data, loss, seed), so a projection over several tables counts a shared run once."""
+    paper = get_recipe(job.recipe.family, "paper", context.device)
+    what = {"model": job.setup.model, "options": dict(job.setup.options), "loss": job.setup.describe_loss(),
+            "dataset": job.dataset, "dataset_options": dict(job.dataset_options), "split": job.train_split,
+            "seed": seed}
+    run = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    row = {"paper": context.paper, "table": context.table, "run": run, "model": job.setup.model,
+           "model_options": json.dumps(dict(job.setup.options), sort_keys=True, default=str),
+           "dataset": job.dataset, "dataset_options": json.dumps(dict(job.dataset_options), sort_keys=True,
+                                                                 default=str),
+           "seed": seed, "recipe_family": job.recipe.family, "image_size": paper.image_size,
+           "batch_size": paper.train.batch_size, "epochs": paper.train.epochs,
+           "train_images": int(getattr(train_set, "source_size", len(train_set))),
+           "test_images": sum(int(getattr(t, "source_size", len(t))) for t in test_sets.values())}
+    path = plan_path(context)
+    rows = _PLANS.setdefault(path, [])
+    rows.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, pd.DataFrame(rows, columns=list(PLAN_COLUMNS)).to_csv(index=False))
+
+
 def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FERDataset],
               init: PretrainedTrunk | None = None) -> list[RunOutcome]:
     """Train and evaluate ``job`` for every seed of ``context``; one printed line and outcome per seed.
@@ -185,6 +228,8 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
                                **dict(job.dataset_options))
         # A dry run keeps its runs beside its results (runs/dry-run/<paper>/runs), out of the run cache.
         cache_root = context.output_dir / "runs" if context.dry_run else None
+        if context.dry_run:
+            record_plan(context, job, train_set, test_sets, seed)
         out = train_and_evaluate(job, train_set, test_sets, seed=seed, init=init, cache_root=cache_root)
         scores = ", ".join(f"{key} {m['accuracy']:.2f}% of {len(m['targets'])}" for key, m in out.metrics.items())
         cached = "loaded from the run cache" if out.from_cache else f"trained in {out.train_seconds:.0f} s"
@@ -194,12 +239,15 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
 
 
 __all__ = [
+    "PLAN_COLUMNS",
     "ModelSetup",
     "PretrainedTrunk",
     "RunOutcome",
     "TrainingJob",
     "default_loss",
+    "plan_path",
     "recipe_for",
+    "record_plan",
     "run_seeds",
     "train_and_evaluate",
 ]

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from fer_lib.data.base import FERDataset
-from fer_lib.data.memory import BatchAugment, InMemoryImages, augment_for
+from fer_lib.data.memory import BatchAugment, InMemoryImages, augment_for, resize_batch, store_size_for
 from fer_lib.data.transforms import build_transform
 
 
@@ -93,3 +93,42 @@ def test_bad_input_is_refused() -> None:
         InMemoryImages(torch.zeros(2, 3, 4, 4), Faces(n=2))
     with pytest.raises(ValueError, match="unknown transform profile"):
         augment_for("mixup", True)
+
+
+# -- the device-side path: stored at the native side, resized per batch -------------------------------
+def test_native_side_is_stored_and_batches_come_at_the_input_size() -> None:
+    faces = Faces(n=6, size=12, grey=True)
+    assert store_size_for(faces, 48) == 12 and store_size_for(faces, 12) == 12 and store_size_for(faces, 8) == 8
+    memory = InMemoryImages.from_dataset(faces, 48, augment_for("pcnn", train=True), store_size=12)
+    assert memory.images.shape == (6, 1, 12, 12) and memory.output_size == 48
+    x, _ = next(memory.batches(4, shuffle=True))
+    assert x.shape == (4, 3, 48, 48)
+    assert memory[0][0].shape == (3, 48, 48)
+    assert memory.subset([1, 2]).output_size == 48
+
+
+def test_resizing_per_batch_matches_the_per_image_resize_within_rounding() -> None:
+    """The device path (48 -> 64 by torch, bilinear) against the per-image path (PIL bilinear, then to tensor):
+    equal up to 8-bit rounding of PIL's output."""
+    faces = Faces(n=5, size=48, grey=False)
+    device_path = InMemoryImages.from_dataset(faces, 64, store_size=48)
+    batch = torch.cat([x for x, _ in device_path.batches(5, augment=False)])
+    per_image = torch.stack([build_transform("eval", 64, train=False)(faces.load_image(i)) for i in range(5)])
+    # One 8-bit step is 1/255 before normalisation, about 0.018 after it (std 0.225).
+    assert (batch - per_image).abs().max() < 0.03
+
+
+def test_resize_batch_leaves_the_input_size_alone_and_antialiases_when_shrinking() -> None:
+    x = torch.rand(2, 3, 16, 16)
+    assert resize_batch(x, 16) is x
+    stripes = torch.zeros(1, 1, 16, 16)
+    stripes[..., ::2] = 1.0
+    # Antialiased shrinking averages the 1-pixel stripes to grey; plain bilinear aliases them (0.1 ... 0.9).
+    assert (resize_batch(stripes, 5) - 0.5).abs().max() < 0.05
+
+
+def test_images_are_copied_to_a_device_once() -> None:
+    memory = InMemoryImages.from_dataset(Faces(), 16)
+    assert memory.on_device("cpu") is memory.on_device("cpu")
+    first, second = list(memory.batches(5)), list(memory.batches(5))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, second, strict=True))

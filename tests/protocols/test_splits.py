@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fer_lib.data.fixtures import write_all
+from fer_lib.data.memory import InMemoryImages
 from fer_lib.protocols import splits
 from fer_lib.recipes import get_recipe
 
@@ -64,3 +65,23 @@ def test_load_split_caps_stratifies_and_is_loaded_once(data_root: Path) -> None:
 def test_real_data_without_a_root_is_an_error() -> None:
     with pytest.raises(ValueError, match="pass data_root"):
         splits.load_split("fer2013", "train", get_recipe("resnet", "smoke"), None)
+
+
+def test_the_paper_recipe_keeps_fer2013_in_memory_at_48_px_and_resizes_per_batch(data_root: Path) -> None:
+    recipe = get_recipe("pcnn", "paper", max_train=8)
+    train = splits.load_split("fer2013", "train", recipe, data_root, seed=0)
+    assert isinstance(train, InMemoryImages)
+    assert train.images.shape[1:] == (1, 48, 48) and train.output_size == 224
+    assert train.source_size > 8 >= len(train)  # the split's size before the cap (a dry run's plan)
+    x, _ = next(train.batches(4, shuffle=True))
+    assert x.shape == (4, 3, 224, 224)
+
+
+def test_a_split_over_the_memory_limit_goes_through_the_per_image_path(
+        data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FER_IN_MEMORY_GB", "0.000001")  # about 1 kB: not even one 48-px face fits
+    recipe = get_recipe("pcnn", "paper", max_train=4)
+    train = splits.load_split("fer2013", "train", recipe, data_root, seed=3)
+    assert not isinstance(train, InMemoryImages)
+    x, _ = train[0][:2]
+    assert tuple(x.shape) == (3, 224, 224)  # the recipe's per-image transform (resize, augmentation)
