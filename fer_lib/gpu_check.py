@@ -203,7 +203,7 @@ def _data_for(path: str, n: int, image_size: int, transform: str) -> FERDataset:
 
 
 def data_path_speeds(device: str = "cpu", models: Sequence[str] = MODELS, image_size: int = 64, batch_size: int = 64,
-                     steps: int = 16, repeats: int = 2, transform: str = "shift",
+                     steps: int = 16, repeats: int = 3, transform: str = "shift",
                      log: Callable[[str], None] = print) -> pd.DataFrame:
     """Training images/s of each model through each data path, side by side in one run (interleaved, ``repeats``
     times; the median is kept, since a shared machine's load drifts):
