@@ -14,7 +14,6 @@ Two tables that train the same model the same way build equal jobs, so they shar
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -32,7 +31,7 @@ from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
 from fer_lib.models import check_model, create_model, model_defaults, model_family, model_options
 from fer_lib.protocols.splits import load_split
 from fer_lib.recipes import Recipe, dry_run_recipe, get_recipe
-from fer_lib.runs import train_cached
+from fer_lib.runs import run_key, train_cached
 from fer_lib.settings import RunContext
 
 
@@ -199,7 +198,7 @@ def record_plan(context: RunContext, job: TrainingJob, train_set: FERDataset, te
     what = {"model": job.setup.model, "options": dict(job.setup.options), "loss": job.setup.describe_loss(),
             "dataset": job.dataset, "dataset_options": dict(job.dataset_options), "split": job.train_split,
             "seed": seed}
-    run = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    run = run_key(what)
     row = {"paper": context.paper, "table": context.table, "run": run, "model": job.setup.model,
            "model_options": json.dumps(dict(job.setup.options), sort_keys=True, default=str),
            "dataset": job.dataset, "dataset_options": json.dumps(dict(job.dataset_options), sort_keys=True,
