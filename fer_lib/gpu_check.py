@@ -417,6 +417,56 @@ def run_data_paths(device: str = "cpu", out_root: Path | None = None, **options:
     return path
 
 
+#: Each data path as absolute recipe overrides (the same on every scale; ``resize_on_device=False`` leaves a
+#: run's cache key as it was before the option existed).
+DATA_PATH_OVERRIDES: dict[str, dict[str, bool]] = {
+    "per-image": {"in_memory": False, "resize_on_device": False},
+    "in-memory": {"in_memory": True, "resize_on_device": False},
+    "device-side": {"in_memory": True, "resize_on_device": True},
+}
+
+
+def run_path_accuracy(data_root: str | None = None, dataset: str | None = None, model: str = "resnet18",
+                      seeds: Sequence[int] = (0, 1, 2), epochs: int | None = 2,
+                      paths: Sequence[str] = ("in-memory", "device-side"), reference: str = "in-memory",
+                      device: str = "cpu", scale: str | None = None, out_root: Path | None = None) -> Path:
+    """Do the data paths train the same model? ``model`` trained on ``dataset`` (FER2013 when ``data_root`` has
+    it, else SynthFER) through each of ``paths`` for every seed, with the scale's recipe (``epochs`` overrides its
+    epochs: a shorter fine-tuning is enough to expose a path that changes the images), compared with ``reference``
+    paired by seed (:func:`fer_lib.protocols.comparisons.compare_recipes`). Written to
+    ``<out_root>/<device>/data_path_accuracy.{csv,md}``; returns the Markdown's path."""
+    from fer_lib.protocols.comparisons import compare_recipes, comparison_markdown
+    from fer_lib.settings import RunContext, resolve_dataset
+
+    unknown = set(paths) - set(DATA_PATH_OVERRIDES)
+    if unknown or reference not in paths:
+        raise ValueError(f"paths must be some of {', '.join(DATA_PATH_OVERRIDES)} and include the reference "
+                         f"{reference!r}; got {list(paths)}")
+    t0 = time.perf_counter()
+    name, why = (dataset, "given") if dataset else resolve_dataset("fer2013", data_root)
+    print(f"data -> {name} ({why})", flush=True)
+    ctx = RunContext.resolve("pcnn", "data-path-accuracy", scale, name, data_root, device, seeds,
+                             runs_root() / "data-path-accuracy")
+    common = {"epochs": epochs} if epochs else {}
+    runs, summary = compare_recipes(ctx, model, name, {p: DATA_PATH_OVERRIDES[p] for p in paths}, reference, common)
+    label = device_name(device)
+    out_dir = (out_root or results_root() / "gpu") / device_slug(label)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frame = runs.assign(model=model, dataset=name, data_kind=ctx.data_kind, scale=ctx.scale, device=label)
+    atomic_write_text(out_dir / "data_path_accuracy.csv", frame.to_csv(index=False, float_format="%.4g"))
+    head = [f"# Do the data paths train the same model? ({label})", "",
+            f"- {model} on {name} ({ctx.data_kind} data), {ctx.scale} scale"
+            + (f" with {epochs} epochs" if epochs else "") + f", seeds {', '.join(map(str, ctx.seeds))}; test "
+            "accuracy in %, paired by seed against the reference path",
+            f"- commit `{git_commit()[:12]}`; {library_versions()}",
+            f"- took {time.perf_counter() - t0:.0f} s (runs from the run cache count as loaded, not trained); "
+            "written by `python -m fer_lib.gpu_check --path-accuracy`", ""]
+    body = comparison_markdown(runs, summary, "Test accuracy per data path")
+    path = atomic_write_text(out_dir / "data_path_accuracy.md", "\n".join(head + body) + "\n")
+    print(f"wrote {path}", flush=True)
+    return path
+
+
 def run_check(device: str | None = None, data_root: str | None = None, tiny: bool = False,
               plans: Sequence[Path] = (), out_root: Path | None = None, models: Sequence[str] = MODELS,
               epoch: bool = True, compiles: Sequence[bool] = (False, True), data_paths: bool = False,
@@ -462,6 +512,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "then the committed results/gpu/plan")
     parser.add_argument("--data-paths-only", action="store_true",
                         help="only the data-path comparison (64 px), into results/gpu/<device>/data_paths.*")
+    parser.add_argument("--path-accuracy", action="store_true",
+                        help="only train --model through each data path for every seed and compare test accuracy, "
+                             "into results/gpu/<device>/data_path_accuracy.* (hours on a CPU: one training per path "
+                             "and seed)")
+    parser.add_argument("--seeds", default="0,1,2", help="with --path-accuracy")
+    parser.add_argument("--epochs", type=int, default=2, help="with --path-accuracy (0: the recipe's)")
+    parser.add_argument("--paths", default="in-memory,device-side",
+                        help="with --path-accuracy: the data paths compared, the first is the reference")
     parser.add_argument("--collect-plans", action="store_true",
                         help="only copy runs/dry-run/<paper>/plan/*.csv to results/gpu/plan/ and stop")
     parser.add_argument("--out", default=None, help="default: results/gpu")
@@ -475,6 +533,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.data_paths_only:
         run_data_paths(args.device or "cpu", Path(args.out) if args.out else None, models=args.models.split(","))
+        return 0
+    if args.path_accuracy:
+        paths = args.paths.split(",")
+        run_path_accuracy(args.data_root, model=args.models.split(",")[0],
+                          seeds=[int(s) for s in args.seeds.split(",")], epochs=args.epochs or None, paths=paths,
+                          reference=paths[0], device=args.device or "cpu",
+                          out_root=Path(args.out) if args.out else None)
         return 0
     if args.collect_plans:
         for path in collect_plans(runs_root() / "dry-run", Path(args.out) if args.out else results_root() / "gpu"):

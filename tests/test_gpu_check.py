@@ -73,3 +73,14 @@ def test_plans_are_collected_and_a_table_planned_twice_is_read_once(tmp_path) ->
         written[0], index=False)
     plan = gpu_check.read_plans([tmp_path / "runs" / "dry-run", tmp_path / "results"])
     assert sorted(plan["run"]) == ["a", "b"]  # table v from the fresh dry run only
+
+
+def test_path_accuracy_writes_each_path_per_seed(tmp_path) -> None:
+    readme = gpu_check.run_path_accuracy(None, seeds=(0, 1), epochs=None, scale="smoke", out_root=tmp_path)
+    runs = pd.read_csv(readme.parent / "data_path_accuracy.csv")
+    assert sorted(set(runs["variant"])) == ["device-side", "in-memory"] and sorted(set(runs["seed"])) == [0, 1]
+    assert (runs["dataset"] == "synth-inthewild").all() and (runs["scale"] == "smoke").all()
+    assert runs.loc[runs["variant"] == "device-side", "recipe"].str.contains("resized per batch").all()
+    assert "| device-side |" in readme.read_text()
+    with pytest.raises(ValueError, match="include the reference"):
+        gpu_check.run_path_accuracy(None, paths=("device-side",), scale="smoke", out_root=tmp_path)

@@ -7,6 +7,7 @@ Layers, bottom up (each imports only the ones above it in this list)::
                  per-seed loop: train or load from the run cache (fer_lib.runs), evaluate, print a line per seed
     presets.py   table-row presets (a row's ModelSetup), registered per paper
     tables.py    the protocols: accuracy_rows, variant_rows, subset_rows, fold_rows, balance_sweep, train_model
+    comparisons.py  compare_recipes: recipe variants trained per seed, compared paired by seed
     <paper>.py   a paper's presets (pcnn.py: Tables I and II)
 
 A notebook resolves its settings (:class:`fer_lib.settings.RunContext`), opens a
@@ -22,6 +23,7 @@ A notebook resolves its settings (:class:`fer_lib.settings.RunContext`), opens a
 from __future__ import annotations
 
 from fer_lib.protocols import pcnn  # noqa: F401 -- registers PCNN's table-row presets
+from fer_lib.protocols.comparisons import compare_recipes
 from fer_lib.protocols.presets import Preset, get_preset, list_presets, register_presets
 from fer_lib.protocols.splits import (
     LISTS_DIR,
@@ -64,6 +66,7 @@ __all__ = [
     "TrainingJob",
     "accuracy_rows",
     "balance_sweep",
+    "compare_recipes",
     "default_loss",
     "fold_rows",
     "init_rows",
