@@ -118,8 +118,12 @@ def comparison_markdown(runs: pd.DataFrame, summary: pd.DataFrame, title: str) -
     for r in summary.to_dict("records"):
         mine = runs[runs["variant"] == r["variant"]].set_index("seed")
         cells = " | ".join(f"{mine.loc[s, 'accuracy']:.2f}" if s in mine.index else "" for s in seeds)
-        diff = ("" if r["variant"] == r["reference"] else
-                f"{r['diff_mean']:+.2f} ({r['diff_ci_low']:+.2f} to {r['diff_ci_high']:+.2f})")
+        if r["variant"] == r["reference"]:
+            diff = ""
+        elif pd.isna(r["diff_ci_low"]):
+            diff = f"{r['diff_mean']:+.2f} (no interval: one seed)"
+        else:
+            diff = f"{r['diff_mean']:+.2f} ({r['diff_ci_low']:+.2f} to {r['diff_ci_high']:+.2f})"
         lines.append(f"| {r['variant']} | {mine['overrides'].iloc[0]} | {cells} | {r['mean']:.2f} ± {r['std']:.2f} | "
                      f"{diff} | {r['finding']} |")
     return lines

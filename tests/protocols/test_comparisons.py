@@ -35,6 +35,8 @@ def test_one_seed_is_not_resolved() -> None:
     summary = summarize_comparison(_runs({"a": [60.0], "b": [61.0]}), "a").set_index("variant")
     assert summary.loc["b", "finding"].startswith("not resolved") and summary.loc["b", "diff_mean"] == 1.0
     assert pd.isna(summary.loc["b", "diff_ci_low"])
+    runs = _runs({"a": [60.0], "b": [61.0]})
+    assert "+1.00 (no interval: one seed)" in "\n".join(comparison_markdown(runs, summary.reset_index(), "t"))
 
 
 def test_unknown_reference_raises_before_training(tmp_path) -> None:
