@@ -15,6 +15,9 @@ tests do). It measures, on one device, in one process:
    come from its dry run's plan (:func:`fer_lib.protocols.training.record_plan`: model, data, the split's full
    size, the paper's epochs), priced at the measured images/s of the fastest configuration.
 
+Separately (hours on a CPU, not part of the 8 minutes): ``--data-paths-only`` compares the data paths' speed side by
+side, and ``--path-accuracy`` whether they train the same model (test accuracy per path, paired by seed).
+
 Everything goes to ``results/gpu/<device>/`` (``throughput.csv``, ``epoch.json``, ``projection.csv``,
 ``README.md``), with the device's name, the commit and the versions.
 """
