@@ -75,22 +75,21 @@ def summarize_comparison(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
                "mean": mean, "std": std, "diff_mean": float("nan"), "diff_ci_low": float("nan"),
                "diff_ci_high": float("nan"), "finding": "the reference"}
         if name != reference:
-            common = sorted(set(values) & set(base))
-            diffs = [values[s] - base[s] for s in common]
-            row["finding"] = _finding(diffs, max(std, mean_std(list(base.values()))[1]))
+            diffs = [values[s] - base[s] for s in sorted(set(values) & set(base))]
             if diffs:
                 row["diff_mean"] = mean_std(diffs)[0]
             if len(diffs) >= 2:
                 row["diff_ci_low"], row["diff_ci_high"] = seed_ci(diffs)
+            row["finding"] = _finding(row, max(std, mean_std(list(base.values()))[1]))
         out.append(row)
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
 
 
-def _finding(diffs: list[float], seed_std: float) -> str:
-    if len(diffs) < 2:
+def _finding(row: dict[str, Any], seed_std: float) -> str:
+    """The finding of a summary row whose paired difference and interval are filled in."""
+    low, high, mean = row["diff_ci_low"], row["diff_ci_high"], row["diff_mean"]
+    if pd.isna(low):
         return "not resolved: fewer than two paired seeds"
-    low, high = seed_ci(diffs)
-    mean = mean_std(diffs)[0]
     if low > 0 or high < 0:
         side = "higher" if low > 0 else "lower"
         return f"differs: {side} than the reference (the 95% CI of the paired difference excludes 0)"
@@ -107,7 +106,7 @@ def _describe(overrides: Mapping[str, Any]) -> str:
 def comparison_markdown(runs: pd.DataFrame, summary: pd.DataFrame, title: str) -> list[str]:
     """The comparison as Markdown lines: the recipe, the per-seed accuracies, the paired differences."""
     seeds = sorted(runs["seed"].unique())
-    first = runs.iloc[0]
+    first = runs[runs["variant"] == summary["reference"].iloc[0]].iloc[0]
     lines = [f"## {title}", "",
              f"- recipe (reference): {first['recipe']}",
              f"- {int(first['train_images'])} training images, {int(first['test_images'])} test images; "
