@@ -167,6 +167,37 @@ class MANetLoss(nn.Module):
         return self.beta * local + (1.0 - self.beta) * glob
 
 
+@register_loss("gmslpa")
+class GMSLPALoss(nn.Module):
+    """GMS-LPA's model-level fusion loss (seed 001, Eqs. 5-6): ``alpha * CE(local) + (1 - alpha) * CE(global)``.
+
+    ``loss(output: GMSLPAOutput, target: [B]) -> scalar``; ``alpha = 0.6`` in the paper (Fig. 9 sweeps it).
+    An output with one head only (a single-branch variant, or feature-level fusion's one classifier) is
+    trained with ``CE(logits)``.
+    """
+
+    def __init__(self, alpha: float = 0.6, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        self.alpha = float(alpha)
+        self.label_smoothing = float(label_smoothing)
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this loss (for run-cache keys)."""
+        return {"name": "gmslpa", "alpha": self.alpha, "label_smoothing": self.label_smoothing}
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, label_smoothing={self.label_smoothing}"
+
+    def forward(self, output: Any, target: torch.Tensor) -> torch.Tensor:
+        local, glob = getattr(output, "local_logits", None), getattr(output, "global_logits", None)
+        if local is None or glob is None:
+            return cross_entropy(logits_of(output), target, self.label_smoothing)
+        return (self.alpha * cross_entropy(local, target, self.label_smoothing)
+                + (1.0 - self.alpha) * cross_entropy(glob, target, self.label_smoothing))
+
+
 def loss_identity(loss_fn: Callable | None) -> dict[str, Any]:
     """A JSON-able description of ``loss_fn`` for run-cache keys: ``None`` is plain CE; losses with an
     ``identity()`` method describe themselves; anything else is named by its class or function name, so two
@@ -189,6 +220,7 @@ __all__ = [
     "LOSSES",
     "CrossEntropy",
     "FacialSemanticLoss",
+    "GMSLPALoss",
     "MANetLoss",
     "build_loss",
     "cross_entropy",

@@ -14,7 +14,7 @@ from fer_lib.engine import TrainConfig
 from fer_lib.scales import check_scale, default_precision
 
 #: Recipe families: the model families' (registered with each model) and the trunks' pretraining.
-FAMILIES: tuple[str, ...] = ("resnet", "pcnn", "pretrain")
+FAMILIES: tuple[str, ...] = ("resnet", "pcnn", "gmslpa", "pretrain")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +90,18 @@ def _paper_pcnn(device: str) -> Recipe:
                   in_memory=True, resize_on_device=True)
 
 
+def _paper_gmslpa(device: str) -> Recipe:
+    # Seed 001, Sect. 4.4: SGD lr 0.1, batch 128, momentum 0.9, weight decay 0.001; 224 px (2048 x 7 x 7 maps);
+    # rotation, flip, shift and scaling; trained end to end from random weights ("eliminates the pre-training
+    # process"). The epochs and the schedule are not stated: 100 epochs with StepLR(30, 0.1) (ledger entry).
+    return Recipe("gmslpa", "paper", 224, TrainConfig(epochs=100, batch_size=128, lr=0.1, momentum=0.9,
+                                                     weight_decay=1e-3, scheduler="step", step_size=30, gamma=0.1,
+                                                     device=device, num_workers=8,
+                                                     precision=default_precision(device),
+                                                     channels_last=device.startswith("cuda")),
+                  transform="gmslpa", in_memory=True, resize_on_device=True)
+
+
 def _pretrain(scale: str, device: str) -> Recipe:
     """Pretraining a trunk (ResNet-18) at the ``cpu`` and ``smoke`` scales (fer_lib.protocols.pretrain).
 
@@ -111,14 +123,16 @@ def _pretrain(scale: str, device: str) -> Recipe:
 
 
 def get_recipe(family: str, scale: str, device: str = "cpu", **overrides) -> Recipe:
-    """The recipe of ``family`` (``resnet`` baseline, ``pcnn``, or ``pretrain`` for a trunk's pretraining) at
-    ``scale``; ``overrides`` replace recipe fields (``image_size``, ``max_train`` ...) or training fields
-    (``epochs``, ``lr`` ...)."""
+    """The recipe of ``family`` (``resnet`` baseline, ``pcnn``, ``gmslpa``, or ``pretrain`` for a trunk's
+    pretraining) at ``scale``; ``overrides`` replace recipe fields (``image_size``, ``max_train`` ...) or training
+    fields (``epochs``, ``lr`` ...)."""
     check_scale(scale)
     if family not in FAMILIES:
         raise ValueError(f"unknown recipe family {family!r}; expected one of {', '.join(FAMILIES)}")
     if family == "pretrain":
         recipe = _pretrain(scale, device)
+    elif scale == "paper" and family == "gmslpa":
+        recipe = _paper_gmslpa(device)
     elif scale == "paper":
         recipe = _paper_pcnn(device)
         if family == "resnet":
@@ -135,6 +149,9 @@ def get_recipe(family: str, scale: str, device: str = "cpu", **overrides) -> Rec
                                     weight_decay=5e-4, nesterov=True, scheduler="onecycle", device=device,
                                     precision=default_precision(device)),
                         transform="shift", lr_per_loss_weight=True, in_memory=True, init="auto")
+        if family == "gmslpa":
+            # GMS-LPA trains from random weights (its paper: no pre-training); its own augmentation.
+            recipe = dataclasses.replace(recipe, init=None, transform="gmslpa")
     else:  # smoke
         recipe = Recipe(family, "smoke", 64 if family == "pcnn" else 32,
                         TrainConfig(epochs=1, batch_size=16, lr=0.01, scheduler="none", device=device,

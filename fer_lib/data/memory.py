@@ -28,7 +28,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from fer_lib.data.base import FERDataset
-from fer_lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from fer_lib.data.transforms import GMSLPA_ROTATION, GMSLPA_SCALE, GMSLPA_SHIFT, IMAGENET_MEAN, IMAGENET_STD
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +39,7 @@ class BatchAugment:
     - ``shift``: translation by up to ``shift * S`` pixels in each direction (whole pixels, zero fill:
       torchvision's random crop with padding);
     - ``rotate``: with probability ``rotate_p``, a rotation by up to ``rotate`` degrees (bilinear);
+    - ``scale``: a zoom by a factor drawn uniformly from ``[1 - scale, 1 + scale]`` (bilinear);
     - ``erase_p``: random erasing after normalisation (a rectangle of ``erase_scale`` of the area, aspect
       ratio 0.3-3.3, set to 0 = the mean colour), as torchvision's ``RandomErasing``.
 
@@ -50,13 +51,14 @@ class BatchAugment:
     shift: float = 0.0
     rotate: float = 0.0
     rotate_p: float = 0.0
+    scale: float = 0.0
     erase_p: float = 0.0
     erase_scale: tuple[float, float] = (0.02, 0.25)
 
     def geometric(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Flip, shift and rotate ``x [B, C, S, S]`` (float) with per-sample random parameters."""
         b, _, h, w = x.shape
-        if not (self.flip or self.shift or (self.rotate and self.rotate_p)):
+        if not (self.flip or self.shift or self.scale or (self.rotate and self.rotate_p)):
             return x
         sign = torch.ones(b)
         if self.flip:
@@ -69,6 +71,10 @@ class BatchAugment:
             apply = torch.rand(b, generator=generator) < self.rotate_p
             angle = torch.where(apply, (torch.rand(b, generator=generator) * 2 - 1) * math.radians(self.rotate), 0.0)
         cos, sin = torch.cos(angle), torch.sin(angle)
+        if self.scale:
+            # Zooming in by z samples a 1/z-wide window of the input.
+            zoom = 1.0 + (torch.rand(b, generator=generator) * 2 - 1) * self.scale
+            cos, sin = cos / zoom, sin / zoom
         # Output pixel -> input pixel in normalised coordinates (align_corners=False: a pixel is 2/S wide).
         theta = torch.zeros(b, 2, 3)
         theta[:, 0, 0], theta[:, 0, 1] = cos * sign, -sin
@@ -111,6 +117,7 @@ AUGMENTS: dict[str, BatchAugment | None] = {
     # random erasing. The batched form draws rotation and shift independently with the same strengths.
     "pcnn": BatchAugment(flip=True, shift=32 / 224, rotate=20.0, rotate_p=0.2, erase_p=0.5),
     "poster": BatchAugment(flip=True, erase_p=0.5, erase_scale=(0.02, 0.1)),
+    "gmslpa": BatchAugment(flip=True, shift=GMSLPA_SHIFT, rotate=GMSLPA_ROTATION, rotate_p=1.0, scale=GMSLPA_SCALE),
 }
 
 

@@ -13,7 +13,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: Recipes: what each paper's training pipeline does on top of resize + normalise.
-PROFILES: tuple[str, ...] = ("basic", "shift", "pcnn", "poster", "eval")
+#: GMS-LPA's augmentation strengths (the paper names the operations, not their ranges: ledger entry).
+GMSLPA_ROTATION, GMSLPA_SHIFT, GMSLPA_SCALE = 10.0, 0.1, 0.1
+PROFILES: tuple[str, ...] = ("basic", "shift", "pcnn", "poster", "gmslpa", "eval")
 
 
 class GrayToRGB:
@@ -59,6 +61,8 @@ def build_transform(
       random crop with padding (32 px at 224, scaled with the size), normalisation, random erasing
       (scale 0.02-0.25).
     - ``poster``: resize, flip, normalisation, random erasing (scale 0.02-0.1).
+    - ``gmslpa``: GMS-LPA's "random rotation, flipping, shifting, and scaling" (magnitudes unstated; fer_lib:
+      flip, up to 10 degrees, 10 % shifts, scale 0.9-1.1), normalisation.
     - ``eval`` (or ``train=False`` with any profile): resize and normalise only.
 
     Options applied first, in train and eval alike: ``grayscale=True`` makes the image grey in three
@@ -91,6 +95,10 @@ def build_transform(
                 T.RandomErasing(scale=(0.02, 0.25)),
             ]
         )
+    if profile == "gmslpa":
+        return T.Compose([resize, T.RandomHorizontalFlip(),
+                          T.RandomAffine(GMSLPA_ROTATION, translate=(GMSLPA_SHIFT, GMSLPA_SHIFT),
+                                         scale=(1 - GMSLPA_SCALE, 1 + GMSLPA_SCALE)), *to_tensor])
     # poster
     return T.Compose([resize, T.RandomHorizontalFlip(), *to_tensor, T.RandomErasing(scale=(0.02, 0.1))])
 

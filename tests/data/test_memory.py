@@ -70,6 +70,24 @@ def test_flip_and_shift_move_whole_pixels() -> None:
         assert set(np.round(out[out != 0].numpy().ravel(), 5)) <= values
 
 
+def test_scaling_zooms_about_the_centre() -> None:
+    # A bright square in the middle of a dark image: zooming in (factor > 1) makes it larger, out smaller.
+    x = torch.zeros(64, 1, 32, 32)
+    x[..., 12:20, 12:20] = 1.0
+    out = BatchAugment(flip=False, scale=0.3).geometric(x, torch.Generator().manual_seed(0))
+    areas = (out > 0.5).float().sum(dim=(1, 2, 3))
+    assert areas.min() < 64 < areas.max()
+    assert (out[..., 15:17, 15:17] > 0.5).all()  # the centre stays where it was
+    assert 49 * 0.7**2 * 0.8 < areas.min() and areas.max() < 81 * 1.3**2 * 1.2
+
+
+def test_gmslpa_profile_rotates_shifts_flips_and_scales() -> None:
+    augment = augment_for("gmslpa", train=True)
+    assert augment.flip and augment.shift and augment.rotate and augment.rotate_p == 1.0 and augment.scale
+    image = Image.fromarray(np.full((40, 40, 3), 128, np.uint8))
+    assert build_transform("gmslpa", 32, train=True)(image).shape == (3, 32, 32)
+
+
 def test_erasing_zeroes_one_rectangle_per_sample() -> None:
     x = torch.ones(6, 3, 20, 20)
     out = BatchAugment(flip=False, erase_p=1.0).erase(x, torch.Generator().manual_seed(0))
