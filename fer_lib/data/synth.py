@@ -8,7 +8,8 @@ Three protocols, registered with :func:`fer_lib.data.register_dataset`:
   |yaw| <= 15, for comparison).
 - ``synth-multiview``: six expressions x four intensities x fixed yaw angles x subjects, 5-fold
   subject-independent (like BU-3DFE P1); ``angles="bu3dfe"`` (0, 30, 45, 60, 90) or ``"multipie"``
-  (0..90 in 15-degree steps).
+  (0..90 in 15-degree steps); ``angles="bu3dfe-p2"``: BU-3DFE P2's 35 views (yaw -45..45 x pitch
+  -30..30, 15-degree steps), the strongest intensity only.
 - ``synth-rgbd``: near-frontal faces with depth maps, six expressions x four intensities, 10-fold
   subject-independent (like BU-3DFE P1/P2 and Bosphorus in CM-CNN).
 
@@ -76,6 +77,11 @@ WILD_INTENSITY_WEIGHTS = (0.1, 0.2, 0.3, 0.4)
 MULTIVIEW_SUBJECTS = {"smoke": 5, "cpu": 25, "paper": 100}
 RGBD_SUBJECTS = {"smoke": 10, "cpu": 50, "paper": 100}
 ANGLE_SETS = {"bu3dfe": (0, 30, 45, 60, 90), "multipie": (0, 15, 30, 45, 60, 75, 90)}
+#: Yaw x pitch view grids, with the intensity levels they keep: BU-3DFE P2 in GMS-LPA (seed 001, Sect. 4.1),
+#: pan -45..+45 and tilt -30..+30 (7 x 5 = 35 views), the strongest intensity only.
+VIEW_GRIDS = {"bu3dfe-p2": ((-45, -30, -15, 0, 15, 30, 45), (-30, -15, 0, 15, 30), (4,))}
+#: The random streams of the multi-view sets (fixed: a sample's stream seeds its rendering).
+_MULTIVIEW_STREAMS = {"bu3dfe": 1, "multipie": 2, "bu3dfe-p2": 3}
 INTHEWILD_SUBSETS = ("occlusion", "pose>30", "pose>45", "frontal")
 DEFAULT_IMAGE_SIZE = {"smoke": 64, "cpu": 64, "paper": 112}
 #: Occluder types drawn for the occluded share of synth-inthewild (uniformly).
@@ -339,8 +345,10 @@ def _inthewild_table(
     })  # fmt: skip
 
 
-def _fold_table(protocol: str, seed: int, scale: str, n_folds: int, angles: tuple[int, ...] | None) -> pd.DataFrame:
-    """The full factorial table of a fold protocol, with each subject's ``fold``."""
+def _fold_table(protocol: str, seed: int, scale: str, n_folds: int, angles: tuple[int, ...] | None,
+                pitches: tuple[int, ...] | None = None, levels: tuple[int, ...] = (1, 2, 3, 4)) -> pd.DataFrame:
+    """The full factorial table of a fold protocol, with each subject's ``fold``: yaw ``angles`` (x ``pitches``
+    when given) at intensity ``levels``, or random near-frontal poses without ``angles``."""
     n_sub = (MULTIVIEW_SUBJECTS if protocol == "synth-multiview" else RGBD_SUBJECTS)[scale]
     code = _PROTOCOL_CODE[protocol]
     first = 100_000 * code  # subject ids of different protocols are different people
@@ -348,17 +356,23 @@ def _fold_table(protocol: str, seed: int, scale: str, n_folds: int, angles: tupl
     fold_of = np.empty(n_sub, dtype=int)
     fold_of[rng.permutation(n_sub)] = np.arange(n_sub) % n_folds
     rows = []
-    views = angles if angles is not None else (None,)
+    if angles is None:
+        views: list[tuple] = [(None, None)]
+    elif pitches is None:
+        views = [(a, 0) for a in angles]
+    else:  # one pitch row after another, yaw within the row
+        views = [(a, p) for p in pitches for a in angles]
     for s in range(n_sub):
         for e in SIX_BASIC:
-            for level in (1, 2, 3, 4):
-                for a in views:
-                    rows.append((first + s, e, level, a, fold_of[s]))
-    df = pd.DataFrame(rows, columns=["subject", "expression", "intensity", "angle", "fold"])
+            for level in levels:
+                for a, p in views:
+                    rows.append((first + s, e, level, a, p, fold_of[s]))
+    df = pd.DataFrame(rows, columns=["subject", "expression", "intensity", "angle", "tilt", "fold"])
     n = len(df)
+    tilt = df.pop("tilt")
     if angles is not None:
         df["yaw"] = df.pop("angle").astype(float)
-        df["pitch"] = 0.0
+        df["pitch"] = tilt.astype(float)
         df["roll"] = 0.0
     else:
         df.pop("angle")
@@ -452,18 +466,24 @@ def build_synth_multiview(
     cache_dir: str | os.PathLike | None = None,
     root: str | os.PathLike | None = None,
 ) -> SynthFER:
-    """Multi-view SynthFER: six expressions x 4 intensities x yaw angles x subjects, 5 subject folds.
+    """Multi-view SynthFER: six expressions x intensities x views x subjects, 5 subject folds.
 
-    ``angles``: ``bu3dfe`` (0, 30, 45, 60, 90) or ``multipie`` (0..90 step 15). ``split``: ``train``
-    (the other four folds), ``test`` (fold ``fold``) or ``all``. A sample renders identically in
-    every fold it belongs to.
+    ``angles``: ``bu3dfe`` (yaw 0, 30, 45, 60, 90; BU-3DFE P1), ``multipie`` (yaw 0..90 step 15), both at 4
+    intensities, or ``bu3dfe-p2`` (BU-3DFE P2: yaw -45..45 x pitch -30..30, step 15, strongest intensity).
+    ``split``: ``train`` (the other four folds), ``test`` (fold ``fold``) or ``all``. A sample renders
+    identically in every fold it belongs to.
     """
     check_scale(scale)
     _check(split, ("train", "test", "all"))
-    if angles not in ANGLE_SETS:
-        raise ValueError(f"unknown angles {angles!r}; expected one of {', '.join(ANGLE_SETS)}")
-    df = _fold_split(_fold_table("synth-multiview", seed, scale, 5, ANGLE_SETS[angles]), split, fold, 5)
-    stream = _PROTOCOL_CODE["synth-multiview"] + 16 * (1 if angles == "bu3dfe" else 2)
+    if angles in VIEW_GRIDS:
+        yaws, pitches, levels = VIEW_GRIDS[angles]
+        table = _fold_table("synth-multiview", seed, scale, 5, yaws, pitches, levels)
+    elif angles in ANGLE_SETS:
+        table = _fold_table("synth-multiview", seed, scale, 5, ANGLE_SETS[angles])
+    else:
+        raise ValueError(f"unknown angles {angles!r}; expected one of {', '.join([*ANGLE_SETS, *VIEW_GRIDS])}")
+    df = _fold_split(table, split, fold, 5)
+    stream = _PROTOCOL_CODE["synth-multiview"] + 16 * _MULTIVIEW_STREAMS[angles]
     return SynthFER(
         f"synth-multiview-{angles}", SIX_BASIC, df, seed, stream, _size(image_size, scale), transform,
         return_meta, cache=cache, cache_dir=cache_dir,
@@ -499,6 +519,7 @@ __all__ = [
     "GENERATOR_VERSION",
     "INTHEWILD_SUBSETS",
     "PROTOCOLS",
+    "VIEW_GRIDS",
     "SynthFER",
     "build_synth_inthewild",
     "build_synth_multiview",

@@ -6,9 +6,10 @@ Layers, bottom up (each imports only the ones above it in this list)::
     training.py  ModelSetup (model, options, loss), TrainingJob (setup, recipe, dataset) and run_seeds, the ONE
                  per-seed loop: train or load from the run cache (fer_lib.runs), evaluate, print a line per seed
     presets.py   table-row presets (a row's ModelSetup), registered per paper
-    tables.py    the protocols: accuracy_rows, variant_rows, subset_rows, fold_rows, balance_sweep, train_model
+    tables.py    the protocols: accuracy_rows, variant_rows, subset_rows, fold_rows, view_rows, balance_sweep,
+                 train_model
     comparisons.py  compare_recipes: recipe variants trained per seed, compared paired by seed
-    <paper>.py   a paper's presets (pcnn.py: Tables I and II)
+    <paper>.py   a paper's presets (pcnn.py: Tables I and II; gmslpa.py: Tables 1-4, 6, Fig. 9)
 
 A notebook resolves its settings (:class:`fer_lib.settings.RunContext`), opens a
 :class:`fer_lib.results.ResultTable`, and calls one protocol::
@@ -43,6 +44,7 @@ from fer_lib.protocols.tables import (
     subset_rows,
     train_model,
     variant_rows,
+    view_rows,
 )
 from fer_lib.protocols.training import (
     ModelSetup,
@@ -85,4 +87,5 @@ __all__ = [
     "train_and_evaluate",
     "train_model",
     "variant_rows",
+    "view_rows",
 ]

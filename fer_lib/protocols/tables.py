@@ -9,6 +9,7 @@ test images for one seed and the t-interval over seeds for several (``ResultTabl
 - :func:`variant_rows`: a paper's table-row presets x datasets (ablations, PCNN Tables I-II).
 - :func:`subset_rows`: models trained on a base dataset, tested on its occlusion / pose subsets (VIII-IX).
 - :func:`fold_rows`: subject-independent cross-validation, predictions pooled over folds (III-IV).
+- :func:`view_rows`: presets x folds of a multi-view dataset, one column per view (GMS-LPA Tables 1-4).
 - :func:`balance_sweep`: PCNN's loss weights (alpha, beta) swept (Fig. 10); returns a frame.
 - :func:`train_model`: the training behind :func:`accuracy_rows`, for figures that need the models.
 - :func:`init_rows`: one model from different initialisations (random, pretrained trunks) x datasets.
@@ -28,7 +29,7 @@ import pandas as pd
 from fer_lib.data import FERDataset
 from fer_lib.metrics import accuracy, bootstrap_ci, majority_floor
 from fer_lib.models import check_model, model_options
-from fer_lib.protocols.presets import get_preset
+from fer_lib.protocols.presets import Preset, get_preset
 from fer_lib.protocols.pretrain import pretrained_trunk, resolve_source
 from fer_lib.protocols.splits import load_split, subset_source
 from fer_lib.protocols.training import ModelSetup, RunOutcome, TrainingJob, recipe_for, run_seeds
@@ -174,6 +175,18 @@ def init_rows(
     return outcomes
 
 
+def _preset_job(context: RunContext, preset: Preset, dataset: str, dataset_options: Mapping[str, Any],
+                model_overrides: Mapping[str, Any] | None, recipe_overrides: Mapping[str, Any] | None,
+                label: str) -> TrainingJob:
+    """The job of a table-row preset on ``dataset``: the preset's model, options and loss with the family's
+    recipe; ``model_overrides`` (e.g. ``pretrained_path``) apply only to rows the paper pretrained."""
+    options = {**preset.setup.options, **dict(model_overrides or {})}
+    if not preset.paper_pretrained:
+        options.pop("pretrained_path", None)  # the paper trained this row from scratch
+    return _job(context, dataclasses.replace(preset.setup, options=options), dataset, recipe_overrides,
+                dataset_options=dict(dataset_options), label=label)
+
+
 def variant_rows(
     context: RunContext,
     table: ResultTable,
@@ -198,11 +211,8 @@ def variant_rows(
         test_sets: dict[tuple, FERDataset] = {}
         for preset_name, paper_row in variants.items():
             preset = presets[preset_name]
-            options = {**preset.setup.options, **dict(model_overrides or {})}
-            if not preset.paper_pretrained:
-                options.pop("pretrained_path", None)  # the paper trained this row from scratch
-            job = _job(context, dataclasses.replace(preset.setup, options=options), dataset, recipe_overrides,
-                       dataset_options=opts, label=f"[{column}: {dataset}] {paper_row}")
+            job = _preset_job(context, preset, dataset, opts, model_overrides, recipe_overrides,
+                              f"[{column}: {dataset}] {paper_row}")
             key = (job.recipe.scale, job.recipe.image_size, job.recipe.transform, job.recipe.max_test)
             if key not in test_sets:
                 test_sets[key] = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
@@ -307,6 +317,75 @@ def fold_rows(
     return outcomes
 
 
+def view_rows(
+    context: RunContext,
+    table: ResultTable,
+    variants: Mapping[str, str],
+    dataset: str,
+    folds: Sequence[int],
+    num_folds: int,
+    views: Mapping[float, str],
+    view_key: str = "yaw",
+    average_column: str = "Accuracy (%)",
+    dataset_options: Mapping[str, Any] | None = None,
+    model_overrides: Mapping[str, Any] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> dict[str, list[list[RunOutcome]]]:
+    """Multi-view, subject-independent cross-validation of a paper's table-row presets, one column per view
+    (GMS-LPA Tables 1-4: accuracy per observation angle, then their average).
+
+    For each preset of ``variants`` (``{preset name: paper row}``), each fold of ``folds`` (of ``num_folds``)
+    and each seed: train on the other folds, test on the fold. ``views`` maps a value of the test images'
+    ``view_key`` metadata (e.g. yaw 30) to its column; a view's cell is the accuracy over its test images
+    pooled over the folds run, and ``average_column`` the mean over the views (the papers' average of the
+    angle columns). Returns ``{preset: [[outcome per fold] per seed]}``.
+    """
+    folds = [int(f) for f in folds]
+    if not folds or any(not 0 <= f < num_folds for f in folds):
+        raise ValueError(f"folds must be a non-empty list of indices in 0..{num_folds - 1}, got {folds}")
+    if not views:
+        raise ValueError("views must name at least one view column")
+    presets = {name: get_preset(context.paper, name) for name in variants}
+    opts = dict(dataset_options or {})
+    scope = "all folds" if len(folds) == num_folds else f"fold(s) {', '.join(map(str, folds))} of {num_folds}"
+    outcomes: dict[str, list[list[RunOutcome]]] = {}
+    for preset_name, paper_row in variants.items():
+        per_fold: list[list[RunOutcome]] = []
+        view_of: list[np.ndarray] = []
+        for fold in folds:
+            job = _preset_job(context, presets[preset_name], dataset, {**opts, "fold": fold}, model_overrides,
+                              recipe_overrides, f"[{dataset} fold {fold}] {paper_row}")
+            test = load_split(dataset, "test", job.recipe, context.data_root, train=False, **job.dataset_options)
+            if view_key not in test.metadata:
+                raise ValueError(f"{dataset}'s test images have no {view_key!r} metadata to split the views by")
+            view_of.append(test.metadata[view_key].to_numpy(dtype=float))
+            missing = [v for v in views if not np.isclose(view_of[-1], float(v)).any()]
+            if missing:  # before anything trains
+                raise ValueError(f"no test image of {dataset} (fold {fold}) has {view_key} = "
+                                 f"{', '.join(f'{v:g}' for v in missing)} (columns {[views[v] for v in missing]})")
+            per_fold.append(_run(context, job, {"test": test}, pretrained=presets[preset_name].paper_pretrained))
+        per_seed = [list(runs) for runs in zip(*per_fold, strict=True)]
+        outcomes[preset_name] = per_seed
+        runs = [o for seed_runs in per_seed for o in seed_runs]
+        pooled_views = np.concatenate(view_of)
+        pooled = [(np.concatenate([o.metrics["test"]["targets"] for o in seed_runs]),
+                   np.concatenate([o.metrics["test"]["predictions"] for o in seed_runs])) for seed_runs in per_seed]
+        per_view: dict[str, list[float]] = {}
+        for value, column in views.items():
+            mask = np.isclose(pooled_views, float(value))
+            per_view[column] = [accuracy(t[mask], p[mask]) for t, p in pooled]
+            ci = bootstrap_ci(pooled[0][0][mask], pooled[0][1][mask]) if len(pooled) == 1 else None
+            _add_accuracy_cell(table, paper_row, column, runs, per_view[column], ci, dataset,
+                               f"{presets[preset_name].name}: subject-independent {scope}, {int(mask.sum())} test "
+                               f"images at {view_key} {value:g}", pooled[0][0][mask])
+        averages = [float(np.mean(values)) for values in zip(*per_view.values(), strict=True)]
+        _add_accuracy_cell(table, paper_row, average_column, runs, averages,
+                           bootstrap_ci(*pooled[0]) if len(pooled) == 1 else None, dataset,
+                           f"{presets[preset_name].name}: mean of the {len(views)} view columns, subject-independent "
+                           f"{scope}, {len(pooled[0][0])} test images", pooled[0][0])
+    return outcomes
+
+
 def balance_sweep(
     context: RunContext,
     pairs: Sequence[tuple[float, float]],
@@ -344,4 +423,5 @@ def balance_sweep(
 
 __all__ = [
     "accuracy_rows", "balance_sweep", "fold_rows", "init_rows", "subset_rows", "train_model", "variant_rows",
+    "view_rows",
 ]

@@ -120,7 +120,8 @@ def test_inthewild_subjects_disjoint_and_subsets():
     assert p45.render(0).image.tobytes() == test.render(k).image.tobytes()
 
 
-@pytest.mark.parametrize("name,folds,angles", [("synth-multiview", 5, "bu3dfe"), ("synth-rgbd", 10, None)])
+@pytest.mark.parametrize("name,folds,angles", [("synth-multiview", 5, "bu3dfe"), ("synth-multiview", 5, "bu3dfe-p2"),
+                                               ("synth-rgbd", 10, None)])
 def test_fold_protocols_are_subject_independent(name, folds, angles):
     extra = {"angles": angles} if angles else {}
     full = load_dataset(name, split="all", scale="smoke", **extra).metadata
@@ -141,6 +142,14 @@ def test_multiview_factorial_design():
     mp = load_dataset("synth-multiview", split="all", scale="smoke", angles="multipie").metadata
     assert sorted(mp["yaw"].unique()) == list(range(0, 91, 15))
     assert set(bu["intensity"]) == {1, 2, 3, 4}
+    # BU-3DFE P2 (GMS-LPA): 7 yaws x 5 pitches, the strongest intensity only; its own people and renders.
+    p2 = load_dataset("synth-multiview", split="all", scale="smoke", angles="bu3dfe-p2")
+    views = p2.metadata.groupby(["yaw", "pitch"]).size()
+    assert len(views) == 35 and set(views) == {5 * 6}
+    assert sorted(p2.metadata["yaw"].unique()) == list(range(-45, 46, 15))
+    assert sorted(p2.metadata["pitch"].unique()) == list(range(-30, 31, 15))
+    assert set(p2.metadata["intensity"]) == {4}
+    assert not set(p2.metadata["source_id"]) & set(bu["source_id"])
 
 
 def test_same_sample_renders_identically_in_every_fold():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fer_lib.data.fixtures import write_all, write_rafdb
-from fer_lib.protocols import accuracy_rows, balance_sweep, fold_rows, subset_rows, variant_rows
+from fer_lib.protocols import accuracy_rows, balance_sweep, fold_rows, subset_rows, variant_rows, view_rows
 from fer_lib.recipes import get_recipe
 
 
@@ -60,7 +60,7 @@ def test_a_different_loss_or_test_cap(tmp_path: Path, open_table) -> None:
 def test_unknown_names_raise_before_training(tmp_path: Path, open_table) -> None:
     """A typo in a table's model or preset names fails loudly instead of silently losing a row."""
     ctx, table = open_table("v", "synth-inthewild", None)
-    with pytest.raises(ValueError, match="unknown model 'resnet-18'; registered models: manet, pcnn"):
+    with pytest.raises(ValueError, match="unknown model 'resnet-18'; registered models: gmslpa, manet, pcnn"):
         accuracy_rows(ctx, table, {"resnet18": "ResNet-18", "resnet-18": "typo"})
     with pytest.raises(ValueError, match="unknown model 'pcn'"):
         subset_rows(ctx, table, {"pcn": "PCNN"}, {"Occlusion": ("synth-inthewild", "occlusion")})
@@ -120,6 +120,29 @@ def test_fold_rows_pools_the_test_folds(data_root: Path, open_table) -> None:
 def test_fold_rows_rejects_bad_folds(data_root: Path, open_table) -> None:
     with pytest.raises(ValueError, match="folds must be"):
         fold_rows(*open_table("iv", "jaffe", data_root), {"resnet18": "r"}, "jaffe", folds=[5], num_folds=5)
+
+
+def test_view_rows_give_one_column_per_view_and_their_mean(open_table) -> None:
+    ctx, table = open_table("1", "synth-multiview", None, paper="gmslpa")
+    views = {0: "0°", 30: "30°", 45: "45°", 60: "60°", 90: "90°"}
+    outcomes = view_rows(ctx, table, {"table1_baseline": "BU-3DFEP1 / Baseline (ResNet50)"}, "synth-multiview",
+                         folds=[0, 1], num_folds=5, views=views)
+    per_fold = outcomes["table1_baseline"][0]
+    assert len(per_fold) == 2 and per_fold[0].run_dir != per_fold[1].run_dir
+    frame = table.frame().set_index("column")
+    assert list(frame.index) == [*views.values(), "Accuracy (%)"]
+    assert frame.loc["Accuracy (%)", "value"] == pytest.approx(frame.loc[list(views.values()), "value"].mean())
+    targets = np.concatenate([o.metrics["test"]["targets"] for o in per_fold])
+    preds = np.concatenate([o.metrics["test"]["predictions"] for o in per_fold])
+    assert 0 <= frame.loc["30°", "value"] <= 100 and len(targets) == len(preds)
+    assert "fold(s) 0, 1 of 5" in frame.loc["30°", "note"] and "at yaw 30" in frame.loc["30°", "note"]
+    # A column whose view no test image has is an error, not an empty cell.
+    with pytest.raises(ValueError, match="yaw = 15"):
+        view_rows(ctx, table, {"table1_baseline": "r"}, "synth-multiview", folds=[0], num_folds=5, views={15: "15°"})
+    with pytest.raises(ValueError, match="folds must be"):
+        view_rows(ctx, table, {"table1_baseline": "r"}, "synth-multiview", folds=[5], num_folds=5, views=views)
+    with pytest.raises(ValueError, match="unknown gmslpa preset"):
+        view_rows(ctx, table, {"table9": "r"}, "synth-multiview", folds=[0], num_folds=5, views=views)
 
 
 def test_balance_sweep_rejects_no_pairs(tmp_path: Path, open_table) -> None:
