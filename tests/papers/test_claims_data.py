@@ -51,6 +51,18 @@ def test_pcnn_claims():
         ("GFIEB", "ResNet18", 43.80, 43.80)
 
 
+def test_gmslpa_claims():
+    gmslpa = claims("gmslpa")
+    assert len(gmslpa) == 45 and gmslpa["claim_id"].is_unique
+    assert set(gmslpa["table"]) == {"1", "2", "3", "4", "6", "8", "10", "11"}
+    # Sect. 5's gains over ResNet-50 are the tables' differences, to the hundredth.
+    stated = gmslpa.dropna(subset=["stated_difference"])
+    assert len(stated) == 31
+    assert (stated["stated_difference"] - stated["printed_difference"]).abs().max() <= PRINTED_TOLERANCE
+    lp = gmslpa.set_index("claim_id").loc["1-lpa-over-lp-multipie"]
+    assert (lp["row_b"], lp["ledger"]) == ("Multi-PIE / Single-branch (LA)", "GMS-LPA 6")
+
+
 def test_text_and_table_disagreements_cite_the_ledger():
     """A stated margin that is not the table's, or a claim the paper's own table contradicts, cites its entry."""
     frame = claims()
