@@ -30,6 +30,8 @@ DATASET_DIRS: dict[str, str] = {
     "ckplus": "ckplus",
     "jaffe": "jaffe",
     "affectnet": "affectnet",
+    "bu3dfe": "bu3dfe",
+    "multipie": "multipie",
 }
 
 

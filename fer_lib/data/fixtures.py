@@ -271,6 +271,63 @@ def write_affectnet(root: str | os.PathLike, per_code: int = 2) -> Path:
     return root
 
 
+def write_bu3dfe(root: str | os.PathLike, n_subjects: int = 5, protocol: str = "p1", size: int = 48,
+                 textures: bool = True) -> Path:
+    """BU-3DFE: ``views/F0001/F0001_AN01_y+30_p+00.png`` renders of ``protocol``'s views (plus the neutral
+    model's) and, with ``textures``, the distributed ``F0001/F0001_AN01WH_F2D.bmp`` frontal textures next to
+    ``.wrl`` model files (empty here), half the subjects female (``F``), half male (``M``)."""
+    from fer_lib.data.bu3dfe import BU3DFE_TO_CANONICAL, PROTOCOLS
+
+    root = Path(root)
+    yaws, pitches, levels = PROTOCOLS[protocol]
+    n = 0
+    for k in range(n_subjects):
+        subject = f"{'FM'[k % 2]}{k + 1:04d}"
+        models = [(code, level) for code in BU3DFE_TO_CANONICAL if code != "NE" for level in levels] + [("NE", 0)]
+        for code, level in models:
+            cls = BU3DFE_TO_CANONICAL[code]
+            if textures:
+                folder = root / subject
+                folder.mkdir(parents=True, exist_ok=True)
+                n += 1
+                Image.fromarray(face_image(cls, size=size, seed=n, rgb=True)).save(
+                    folder / f"{subject}_{code}{level:02d}WH_F2D.bmp")
+                (folder / f"{subject}_{code}{level:02d}WH_F3D.wrl").write_text("#VRML V2.0 utf8\n")
+            for yaw in yaws:
+                for pitch in pitches:
+                    folder = root / "views" / subject
+                    folder.mkdir(parents=True, exist_ok=True)
+                    n += 1
+                    Image.fromarray(face_image(cls, size=size, seed=n, rgb=True)).save(
+                        folder / f"{subject}_{code}{level:02d}_y{yaw:+03d}_p{pitch:+03d}.png")
+    return root
+
+
+def write_multipie(root: str | os.PathLike, n_subjects: int = 6, size: int = 48) -> Path:
+    """Multi-PIE: ``data/session0S/multiview/<subj>/<rec>/<cam>/<subj>_<S>_<rec>_<cam>_<ill>.png`` for every
+    expression recording, the 13 horizontal cameras and the elevated 08_1, illuminations 00 and 07. The last
+    subject misses session 4 (no scream), as subjects who did not return do."""
+    from fer_lib.data.multipie import CAMERA_YAW, RECORDINGS
+
+    root = Path(root)
+    cameras = [*CAMERA_YAW, "081"]
+    n = 0
+    for subject in range(1, n_subjects + 1):
+        for (session, recording), cls in RECORDINGS.items():
+            if subject == n_subjects and session == 4:
+                continue
+            for camera in cameras:
+                folder = (root / "data" / f"session{session:02d}" / "multiview" / f"{subject:03d}" /
+                          f"{recording:02d}" / f"{camera[:2]}_{camera[2]}")
+                folder.mkdir(parents=True, exist_ok=True)
+                for ill in (0, 7):
+                    n += 1
+                    drawn = {"smile": "happiness", "scream": "surprise", "squint": "anger"}.get(cls, cls)
+                    Image.fromarray(face_image(drawn, size=size, seed=n)).save(
+                        folder / f"{subject:03d}_{session:02d}_{recording:02d}_{camera}_{ill:02d}.png")
+    return root
+
+
 def write_all(root: str | os.PathLike) -> dict[str, Path]:
     """Every fixture under ``root``; returns the root to pass to each loader (plus ``lists_root``)."""
     root = Path(root)

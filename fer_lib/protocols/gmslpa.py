@@ -9,20 +9,22 @@ preset's ``row`` is the label without the block, and notebooks add it.
 
 from __future__ import annotations
 
+import os
+
 from fer_lib.protocols.presets import Preset, register_presets
 from fer_lib.protocols.training import ModelSetup
+from fer_lib.settings import resolve_dataset
 
 #: Eq. 6's weight of the local branch (Sect. 4.2.4).
 ALPHA = 0.6
 #: Fig. 9's sweep: alpha in 0.1 .. 0.9, step 0.1.
 ALPHA_SWEEP: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))
 
-#: The dataset blocks of Tables 1-4: the paper's dataset -> (SynthFER stand-in, its loader options, the
-#: observation angles of the block's columns). fer_lib has no BU-3DFE or Multi-PIE loader yet, so the blocks
-#: run on the stand-ins (synthetic; labelled so in every cell).
-VIEW_BLOCKS: dict[str, tuple[str, dict, tuple[int, ...]]] = {
-    "BU-3DFEP1": ("synth-multiview", {"angles": "bu3dfe"}, (0, 30, 45, 60, 90)),
-    "Multi-PIE": ("synth-multiview", {"angles": "multipie"}, (0, 15, 30, 45, 60, 75, 90)),
+#: The dataset blocks of Tables 1-4: the paper's dataset -> ((fer_lib loader, options), (SynthFER stand-in,
+#: options), the observation angles of the block's columns).
+VIEW_BLOCKS: dict[str, tuple[tuple[str, dict], tuple[str, dict], tuple[int, ...]]] = {
+    "BU-3DFEP1": (("bu3dfe", {"protocol": "p1"}), ("synth-multiview", {"angles": "bu3dfe"}), (0, 30, 45, 60, 90)),
+    "Multi-PIE": (("multipie", {}), ("synth-multiview", {"angles": "multipie"}), (0, 15, 30, 45, 60, 75, 90)),
 }
 #: BU-3DFE's and Multi-PIE's protocols are 5-fold subject-independent cross-validation (Sect. 4.1).
 NUM_FOLDS = 5
@@ -35,6 +37,16 @@ _PLAIN_SDB = {"local_attention": False, "patch_grid": 1}
 def _row(name: str, table: str, row: str, options: dict, note: str = _SCRATCH) -> Preset:
     return Preset("gmslpa", name, table, row, ModelSetup("gmslpa", options, "gmslpa", {"alpha": ALPHA}),
                   paper_pretrained=False, note=note)
+
+
+def view_blocks(data_root: str | os.PathLike | None) -> dict[str, tuple[str, dict, tuple[int, ...], str]]:
+    """Each block of :data:`VIEW_BLOCKS` as ``(dataset, loader options, angles, why)``: the real dataset when
+    ``data_root`` holds it in a layout fer_lib reads, else its SynthFER stand-in, with the reason."""
+    blocks = {}
+    for block, ((real, real_options), (synthetic, synthetic_options), angles) in VIEW_BLOCKS.items():
+        name, why = resolve_dataset(real, data_root, synthetic, **real_options, fold=0)
+        blocks[block] = (name, dict(real_options if name == real else synthetic_options), angles, why)
+    return blocks
 
 
 def alpha_preset(alpha: float) -> Preset:
@@ -73,4 +85,4 @@ register_presets(
     *(alpha_preset(a) for a in ALPHA_SWEEP),
 )
 
-__all__ = ["ALPHA", "ALPHA_SWEEP", "NUM_FOLDS", "VIEW_BLOCKS", "alpha_preset"]
+__all__ = ["ALPHA", "ALPHA_SWEEP", "NUM_FOLDS", "VIEW_BLOCKS", "alpha_preset", "view_blocks"]
