@@ -19,7 +19,8 @@ half of the rig (``side``: ``"right"`` = the cameras with yaw 0..+90, ``"left"``
 say which), illumination ``illumination`` (07, the frontal flash, by default), one image per subject,
 expression and pose: each expression from the first session and recording that holds it; subjects without all
 six expressions are skipped, then the ``max_subjects`` (100) lowest ids kept: 7 x 6 x 100 = 4,200 images.
-``yaw`` in the metadata is the absolute angle. Folds are subject-independent (``num_folds`` = 5).
+``yaw`` in the metadata is the absolute angle. Folds are subject-independent (``num_folds`` = 5). The paper
+states none of side, illumination or session: ledger entry GMS-LPA 19.
 """
 
 from __future__ import annotations
