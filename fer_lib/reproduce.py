@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--scale", default="cpu", choices=("smoke", "cpu"))
     pre.add_argument("--data-root", default=None)
     pre.add_argument("--device", default=None)
+    pre.add_argument("--arch", default="resnet18", choices=("resnet18", "resnet34", "resnet50"),
+                     help="the trunk's architecture (resnet18: PCNN; resnet50: GMS-LPA)")
     args = parser.parse_args(argv)
     stream_notebook_output()
 
@@ -199,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         from fer_lib.protocols.pretrain import pretrained_trunk
         from fer_lib.scales import default_device
 
-        trunk = pretrained_trunk(args.source, args.scale, args.device or default_device(), args.data_root)
+        trunk = pretrained_trunk(args.source, args.scale, args.device or default_device(), args.data_root,
+                                 arch=args.arch)
         print(f"{trunk.describe()}: {trunk.path} (trained in {trunk.train_seconds:.0f} s)")
         return 0
     if args.command == "report":

@@ -416,7 +416,8 @@ def load_resnet_weights(model: GMSLPA, path: str | os.PathLike) -> dict[str, lis
 
 
 # The class is the registry builder: its constructor is the option list create_model checks.
-gmslpa = register_model("gmslpa", loss="gmslpa", recipe="gmslpa")(GMSLPA)
+# Where a recipe pretrains (the cpu scale), the trunk is the architecture the ``trunk`` option names.
+gmslpa = register_model("gmslpa", loss="gmslpa", recipe="gmslpa", trunk_option="trunk")(GMSLPA)
 
 __all__ = [
     "GMSLPA",

@@ -26,16 +26,28 @@ class ModelFamily:
     loss: str
     #: Recipe family (``fer_lib.recipes.get_recipe``).
     recipe: str
+    #: The architecture whose pretrained weights the model's trunks start from where a recipe pretrains
+    #: (``fer_lib.protocols.pretrain``), or the name of the model option that selects it (GMS-LPA's ``trunk``).
+    trunk: str = "resnet18"
+    trunk_option: str | None = None
+
+    def trunk_arch(self, defaults: dict, options: dict) -> str:
+        """The pretrained trunk's architecture for a model built with ``options`` (``defaults`` filling gaps)."""
+        if self.trunk_option is None:
+            return self.trunk
+        return str(options.get(self.trunk_option, defaults.get(self.trunk_option, self.trunk)))
 
 
 def register_model(
-    name: str | None = None, *, loss: str = "ce", recipe: str = "resnet"
+    name: str | None = None, *, loss: str = "ce", recipe: str = "resnet", trunk: str = "resnet18",
+    trunk_option: str | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator registering a builder ``fn(num_classes=..., **cfg) -> nn.Module`` under ``name``.
 
-    ``loss`` and ``recipe`` name the family's default training loss and recipe family.
+    ``loss`` and ``recipe`` name the family's default training loss and recipe family; ``trunk`` the architecture
+    its pretrained trunk has, or ``trunk_option`` the model option that names it.
     """
-    return MODELS.register(name, family=ModelFamily(loss=loss, recipe=recipe))
+    return MODELS.register(name, family=ModelFamily(loss=loss, recipe=recipe, trunk=trunk, trunk_option=trunk_option))
 
 
 def list_models() -> list[str]:

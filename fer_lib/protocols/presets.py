@@ -19,8 +19,10 @@ _PRESETS: dict[str, dict[str, Preset]] = {}
 class Preset:
     """One row of a paper's table.
 
-    ``setup``: the model, its options and its loss. ``paper_pretrained`` says whether the paper's row
-    started from pretrained weights; rows that did not drop a caller's ``pretrained_path``.
+    ``setup``: the model, its options and its loss. ``paper_pretrained=False`` marks a row whose point is that
+    it is not pretrained (PCNN's plain ResNet-18 against its pretrained trunks): it starts from random weights at
+    every scale and drops a caller's ``pretrained_path``. Other rows start where the recipe says (the ``cpu``
+    scale's pretrained trunk, the ``paper`` scale's ``pretrained_path`` or random weights).
     """
 
     paper: str

@@ -28,7 +28,7 @@ import pandas as pd
 
 from fer_lib.data import FERDataset
 from fer_lib.metrics import accuracy, bootstrap_ci, majority_floor
-from fer_lib.models import check_model, model_options
+from fer_lib.models import check_model, model_defaults, model_family, model_options
 from fer_lib.protocols.presets import Preset, get_preset
 from fer_lib.protocols.pretrain import pretrained_trunk, resolve_source
 from fer_lib.protocols.splits import load_split, subset_source
@@ -83,7 +83,8 @@ def _run(context: RunContext, job: TrainingJob, tests: Mapping[str, FERDataset],
     init = None
     if (pretrained and job.recipe.init and "pretrained_path" in model_options(job.setup.model)
             and job.setup.options.get("pretrained_path") is None):
-        init = pretrained_trunk(job.recipe.init, context.scale, context.device, context.data_root)
+        arch = model_family(job.setup.model).trunk_arch(model_defaults(job.setup.model), dict(job.setup.options))
+        init = pretrained_trunk(job.recipe.init, context.scale, context.device, context.data_root, arch=arch)
     return run_seeds(context, job, tests, init)
 
 
@@ -338,13 +339,12 @@ def view_rows(
     and each seed: train on the other folds, test on the fold. ``views`` maps a value of the test images'
     ``view_key`` metadata (e.g. yaw 30) to its column; a view's cell is the accuracy over its test images
     pooled over the folds run, and ``average_column`` the mean over the views (the papers' average of the
-    angle columns). Returns ``{preset: [[outcome per fold] per seed]}``.
+    angle columns); with no ``views``, only ``average_column``, the accuracy over every test image.
+    Returns ``{preset: [[outcome per fold] per seed]}``.
     """
     folds = [int(f) for f in folds]
     if not folds or any(not 0 <= f < num_folds for f in folds):
         raise ValueError(f"folds must be a non-empty list of indices in 0..{num_folds - 1}, got {folds}")
-    if not views:
-        raise ValueError("views must name at least one view column")
     presets = {name: get_preset(context.paper, name) for name in variants}
     opts = dict(dataset_options or {})
     scope = "all folds" if len(folds) == num_folds else f"fold(s) {', '.join(map(str, folds))} of {num_folds}"
@@ -378,11 +378,15 @@ def view_rows(
             _add_accuracy_cell(table, paper_row, column, runs, per_view[column], ci, dataset,
                                f"{presets[preset_name].name}: subject-independent {scope}, {int(mask.sum())} test "
                                f"images at {view_key} {value:g}", pooled[0][0][mask])
-        averages = [float(np.mean(values)) for values in zip(*per_view.values(), strict=True)]
+        if views:
+            averages = [float(np.mean(values)) for values in zip(*per_view.values(), strict=True)]
+            what = f"mean of the {len(views)} view columns"
+        else:
+            averages, what = [accuracy(t, p) for t, p in pooled], "every test image"
         _add_accuracy_cell(table, paper_row, average_column, runs, averages,
                            bootstrap_ci(*pooled[0]) if len(pooled) == 1 else None, dataset,
-                           f"{presets[preset_name].name}: mean of the {len(views)} view columns, subject-independent "
-                           f"{scope}, {len(pooled[0][0])} test images", pooled[0][0])
+                           f"{presets[preset_name].name}: {what}, subject-independent {scope}, "
+                           f"{len(pooled[0][0])} test images", pooled[0][0])
     return outcomes
 
 

@@ -67,3 +67,26 @@ def test_make_pretrain_trains_the_trunk_ahead_of_the_tables(tmp_path: Path, caps
 
     assert reproduce.main(["pretrain", "--source", "synth", "--scale", "smoke", "--device", "cpu"]) == 0
     assert "resnet18 pretrained on synth (run resnet18-" in capsys.readouterr().out
+
+
+def test_each_family_pretrains_its_own_trunk_architecture() -> None:
+    from fer_lib.models import model_defaults, model_family
+
+    gmslpa = model_family("gmslpa")
+    assert gmslpa.trunk_arch(model_defaults("gmslpa"), {}) == "resnet50"
+    assert gmslpa.trunk_arch(model_defaults("gmslpa"), {"trunk": "resnet34"}) == "resnet34"
+    assert model_family("pcnn").trunk_arch(model_defaults("pcnn"), {}) == "resnet18"
+    assert P.CPU_EPOCHS["resnet50"] < 12  # the hour's budget: a ResNet-50 step costs about 3 ResNet-18 steps
+
+
+@pytest.mark.slow
+def test_gmslpa_rows_start_from_a_resnet50_trunk(open_table) -> None:
+    from fer_lib.protocols import view_rows
+
+    ctx, table = open_table("1", "synth-multiview", None, paper="gmslpa")
+    runs = view_rows(ctx, table, {"table1_baseline": "BU-3DFEP1 / Baseline (ResNet50)"}, "synth-multiview", [0], 5,
+                     {0: "0°"}, dataset_options={"angles": "bu3dfe"}, recipe_overrides={"init": "synth"})
+    out = runs["table1_baseline"][0][0]
+    trunk = P.pretrained_trunk("synth", "smoke", "cpu", None, arch="resnet50")
+    assert out.init == trunk.describe() and trunk.run.startswith("resnet50-")
+    assert json.loads((out.run_dir / "spec.json").read_text())["init"]["trunk_run"] == trunk.run
