@@ -44,6 +44,7 @@ from fer_lib.protocols.tables import (
     subset_rows,
     train_model,
     variant_rows,
+    variant_subset_rows,
     view_rows,
 )
 from fer_lib.protocols.training import (
@@ -87,5 +88,6 @@ __all__ = [
     "train_and_evaluate",
     "train_model",
     "variant_rows",
+    "variant_subset_rows",
     "view_rows",
 ]

@@ -7,7 +7,8 @@ test images for one seed and the t-interval over seeds for several (``ResultTabl
 
 - :func:`accuracy_rows`: models x one dataset (PCNN Tables V-VII).
 - :func:`variant_rows`: a paper's table-row presets x datasets (ablations, PCNN Tables I-II).
-- :func:`subset_rows`: models trained on a base dataset, tested on its occlusion / pose subsets (VIII-IX).
+- :func:`subset_rows`: models trained on a base dataset, tested on its occlusion / pose subsets (VIII-IX);
+  :func:`variant_subset_rows` the same for table-row presets (GMS-LPA Table 11).
 - :func:`fold_rows`: subject-independent cross-validation, predictions pooled over folds (III-IV).
 - :func:`view_rows`: presets x folds of a multi-view dataset, one column per view (GMS-LPA Tables 1-4).
 - :func:`balance_sweep`: PCNN's loss weights (alpha, beta) swept (Fig. 10); returns a frame.
@@ -261,6 +262,43 @@ def subset_rows(
     return outcomes
 
 
+def variant_subset_rows(
+    context: RunContext,
+    table: ResultTable,
+    variants: Mapping[str, str],
+    columns: Mapping[str, tuple[str, str]],
+    full_test_columns: Mapping[str, str] | None = None,
+    model_overrides: Mapping[str, Any] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> dict[tuple[str, str], list[RunOutcome]]:
+    """:func:`subset_rows` for a paper's table-row presets (``{preset name: paper row}``) instead of model
+    names, for rows that are options of one model (GMS-LPA Table 11: ResNet-50, GMS, LPA, GMS-LPA). Each
+    preset is trained once per base dataset and tested on its whole test set and on each column's subset.
+    Returns the outcomes per (preset, base)."""
+    presets = {name: get_preset(context.paper, name) for name in variants}
+    bases: dict[str, dict[str, str]] = {}
+    for column, (base, kind) in columns.items():
+        bases.setdefault(base, {})[column] = kind
+    outcomes: dict[tuple[str, str], list[RunOutcome]] = {}
+    for preset_name, paper_row in variants.items():
+        for base, kinds in bases.items():
+            sources = {column: subset_source(base, kind, context.data_root) for column, kind in kinds.items()}
+            job = _preset_job(context, presets[preset_name], base, {}, model_overrides, recipe_overrides,
+                              f"[{base}] {paper_row}")
+            tests = {"test": load_split(base, "test", job.recipe, context.data_root, train=False)}
+            for key, (name, options) in sources.items():
+                tests[key] = load_split(name, "test", job.recipe, context.data_root, train=False, **dict(options))
+            outs = _run(context, job, tests, pretrained=presets[preset_name].paper_pretrained)
+            outcomes[(preset_name, base)] = outs
+            whole = (full_test_columns or {}).get(base)
+            for column, (key, name, what) in _subset_cells(base, kinds, sources, whole).items():
+                tested = len(outs[0].metrics[key]["targets"])
+                note = (f"{preset_name}: trained on {base} ({job.recipe.scale} recipe), tested on {tested} images "
+                        f"of {what}")
+                _add_test_cell(table, paper_row, column, outs, key, name, note)
+    return outcomes
+
+
 def _subset_cells(base: str, kinds: Mapping[str, str], sources: Mapping[str, tuple[str, Any]],
                   whole_column: str | None) -> dict[str, tuple[str, str, str]]:
     """``{column: (metrics key, dataset name, what the cell was tested on)}`` of one base dataset's columns."""
@@ -427,5 +465,5 @@ def balance_sweep(
 
 __all__ = [
     "accuracy_rows", "balance_sweep", "fold_rows", "init_rows", "subset_rows", "train_model", "variant_rows",
-    "view_rows",
+    "variant_subset_rows", "view_rows",
 ]

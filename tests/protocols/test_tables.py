@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from fer_lib.data.fixtures import write_all, write_rafdb
-from fer_lib.protocols import accuracy_rows, balance_sweep, fold_rows, subset_rows, variant_rows, view_rows
+from fer_lib.protocols import (
+    accuracy_rows,
+    balance_sweep,
+    fold_rows,
+    subset_rows,
+    variant_rows,
+    variant_subset_rows,
+    view_rows,
+)
 from fer_lib.recipes import get_recipe
 
 
@@ -143,6 +151,22 @@ def test_view_rows_give_one_column_per_view_and_their_mean(open_table) -> None:
         view_rows(ctx, table, {"table1_baseline": "r"}, "synth-multiview", folds=[5], num_folds=5, views=views)
     with pytest.raises(ValueError, match="unknown gmslpa preset"):
         view_rows(ctx, table, {"table9": "r"}, "synth-multiview", folds=[0], num_folds=5, views=views)
+
+
+def test_variant_subset_rows_train_each_preset_once_per_base(open_table) -> None:
+    ctx, table = open_table("11", "synth-inthewild", None, paper="gmslpa")
+    columns = {"Pose-RAF-DB / Pose > 30": ("synth-inthewild", "pose>30"),
+               "Pose-RAF-DB / Pose > 45": ("synth-inthewild", "pose>45")}
+    outcomes = variant_subset_rows(ctx, table, {"resnet50": "ResNet50"}, columns,
+                                   full_test_columns={"synth-inthewild": "synth-inthewild test set (all)"})
+    (run,) = outcomes[("resnet50", "synth-inthewild")]
+    assert set(run.metrics) == {"test", *columns}
+    frame = table.frame().set_index("column")
+    assert list(frame.index) == [*columns, "synth-inthewild test set (all)"]
+    assert frame.loc["Pose-RAF-DB / Pose > 30", "paper_value"] == pytest.approx(84.04)  # the paper's ResNet50 cell
+    assert "resnet50: trained on synth-inthewild" in frame.loc["Pose-RAF-DB / Pose > 45", "note"]
+    with pytest.raises(ValueError, match="unknown gmslpa preset"):
+        variant_subset_rows(ctx, table, {"resnet-50": "r"}, columns)
 
 
 def test_balance_sweep_rejects_no_pairs(tmp_path: Path, open_table) -> None:
