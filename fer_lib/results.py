@@ -294,8 +294,9 @@ def _training_summary(frame: pd.DataFrame) -> str:
 def _table_title(paper: str, table: str) -> str:
     """``PCNN — Table II``; a table of fer_lib's own (:data:`fer_lib.papers.PROJECT_TABLES`) says so."""
     own = papers.PROJECT_TABLES.get(paper, {}).get(str(table))
-    return (f"{paper.upper()} — fer_lib's table '{table}' (no paper numbers): {own}" if own
-            else f"{paper.upper()} — Table {str(table).upper()}")
+    name = papers.DISPLAY_NAMES.get(paper, paper.upper())
+    return (f"{name} — fer_lib's table '{table}' (no paper numbers): {own}" if own
+            else f"{name} — Table {str(table).upper()}")
 
 
 def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
@@ -422,7 +423,8 @@ def build_report(root: str | os.PathLike | None = None, output: str | os.PathLik
             number = fig.stem.removeprefix("figure_")
             data = fig.with_suffix(".csv")
             link = f" — [data]({fig.parent.name}/{data.name})" if data.is_file() else ""
-            lines += [f"### {fig.parent.name.upper()} — Fig. {number}{link}", "",
+            name = papers.DISPLAY_NAMES.get(fig.parent.name, fig.parent.name.upper())
+            lines += [f"### {name} — Fig. {number}{link}", "",
                       f"![{fig.parent.name} Fig. {number}]({fig.parent.name}/{fig.name})", ""]
     atomic_write_text(out, "\n".join(lines).rstrip() + "\n")
     return out

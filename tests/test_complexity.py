@@ -281,3 +281,15 @@ def test_pcnn_true_compute_and_the_paper_artefact() -> None:
     macs, params = cx.thop_with_double_registration(model, x)
     assert macs == pytest.approx(14.80e9, rel=0.01)
     assert params == pytest.approx(51.00e6, rel=0.01)
+
+
+def test_training_throughput_trains_a_copy_and_counts_images() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 7))
+    before = [p.detach().clone() for p in model.parameters()]
+    rate = cx.measure_training_throughput(model, (3, 16, 16), batch_size=4, warmup=1, steps=2)
+    assert rate > 0
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))  # untouched
+    assert all(p.grad is None for p in model.parameters()) and model.training
+    assert cx.measure_training_throughput(model, (3, 16, 16), batch_size=2, steps=1, precision="bf16") > 0
+    with pytest.raises(ValueError, match="precision"):
+        cx.measure_training_throughput(model, (3, 16, 16), precision="fp8")

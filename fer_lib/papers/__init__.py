@@ -27,6 +27,8 @@ PAPERS: dict[str, str] = {
     "cmcnn": "002 — Ni et al., Facial Expression Recognition Through Cross-Modality Attention Fusion",
     "poster": "003 — POSTER: a dual-stream transformer-based architecture for FER",
 }
+#: How each paper's method is written in titles.
+DISPLAY_NAMES: dict[str, str] = {"pcnn": "PCNN", "gmslpa": "GMS-LPA", "cmcnn": "CM-CNN", "poster": "POSTER"}
 COLUMNS: tuple[str, ...] = ("paper", "table", "row", "column", "value", "unit", "note")
 #: Tables fer_lib adds beside a paper's own (notebooks ``notebooks/<paper>/table_<id>.ipynb`` like the paper's):
 #: measurements of this project's protocol that the paper has no numbers for. Their reference is empty.
