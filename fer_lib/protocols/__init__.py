@@ -37,8 +37,10 @@ from fer_lib.protocols.splits import (
     subset_source,
 )
 from fer_lib.protocols.tables import (
+    ViewPredictions,
     accuracy_rows,
     balance_sweep,
+    class_view_rows,
     fold_rows,
     init_rows,
     subset_rows,
@@ -67,8 +69,10 @@ __all__ = [
     "RunContext",
     "RunOutcome",
     "TrainingJob",
+    "ViewPredictions",
     "accuracy_rows",
     "balance_sweep",
+    "class_view_rows",
     "compare_recipes",
     "default_loss",
     "fold_rows",

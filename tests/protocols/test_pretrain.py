@@ -86,7 +86,7 @@ def test_gmslpa_rows_start_from_a_resnet50_trunk(open_table) -> None:
     ctx, table = open_table("1", "synth-multiview", None, paper="gmslpa")
     runs = view_rows(ctx, table, {"table1_baseline": "BU-3DFEP1 / Baseline (ResNet50)"}, "synth-multiview", [0], 5,
                      {0: "0°"}, dataset_options={"angles": "bu3dfe"}, recipe_overrides={"init": "synth"})
-    out = runs["table1_baseline"][0][0]
+    out = runs["table1_baseline"].runs[0][0]
     trunk = P.pretrained_trunk("synth", "smoke", "cpu", None, arch="resnet50")
     assert out.init == trunk.describe() and trunk.run.startswith("resnet50-")
     assert json.loads((out.run_dir / "spec.json").read_text())["init"]["trunk_run"] == trunk.run

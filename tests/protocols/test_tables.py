@@ -13,6 +13,7 @@ from fer_lib.data.fixtures import write_all, write_rafdb
 from fer_lib.protocols import (
     accuracy_rows,
     balance_sweep,
+    class_view_rows,
     fold_rows,
     subset_rows,
     variant_rows,
@@ -135,7 +136,7 @@ def test_view_rows_give_one_column_per_view_and_their_mean(open_table) -> None:
     views = {0: "0°", 30: "30°", 45: "45°", 60: "60°", 90: "90°"}
     outcomes = view_rows(ctx, table, {"table1_baseline": "BU-3DFEP1 / Baseline (ResNet50)"}, "synth-multiview",
                          folds=[0, 1], num_folds=5, views=views)
-    per_fold = outcomes["table1_baseline"][0]
+    per_fold = outcomes["table1_baseline"].runs[0]
     assert len(per_fold) == 2 and per_fold[0].run_dir != per_fold[1].run_dir
     frame = table.frame().set_index("column")
     assert list(frame.index) == [*views.values(), "Accuracy (%)"]
@@ -151,6 +152,27 @@ def test_view_rows_give_one_column_per_view_and_their_mean(open_table) -> None:
         view_rows(ctx, table, {"table1_baseline": "r"}, "synth-multiview", folds=[5], num_folds=5, views=views)
     with pytest.raises(ValueError, match="unknown gmslpa preset"):
         view_rows(ctx, table, {"table9": "r"}, "synth-multiview", folds=[0], num_folds=5, views=views)
+
+
+def test_class_view_rows_reuse_the_view_runs_and_give_recall_per_class_and_angle(open_table) -> None:
+    ctx, table = open_table("5", "synth-multiview", None, paper="gmslpa")
+    views = {0: "0°", 30: "30°", 45: "45°", 60: "60°", 90: "90°"}
+    first = view_rows(ctx, table, {"table1_baseline": "b"}, "synth-multiview", [0], 5, views)["table1_baseline"]
+    ctx, table = open_table("5", "synth-multiview", None, paper="gmslpa")
+    rows = {"happiness": "Happy", "anger": "Angry"}
+    result = class_view_rows(ctx, table, "table1_baseline", "synth-multiview", [0], 5, views, class_rows=rows)
+    assert result.runs[0][0].from_cache and result.runs[0][0].run_dir == first.runs[0][0].run_dir
+    frame = table.frame()
+    cell = frame.set_index(["row", "column"])
+    assert set(frame["row"]) == {"Happy", "Angry", "sadness", "surprise", "fear", "disgust", "Average"}
+    predictions = result.frame()
+    happy = predictions[(predictions["target"] == result.classes.index("happiness")) & (predictions["view"] == 30)]
+    if len(happy):
+        expected = 100.0 * float((happy["prediction"] == happy["target"]).mean())
+        assert cell.loc[("Happy", "30°"), "value"] == pytest.approx(expected)
+    assert cell.loc[("Happy", "30°"), "paper_value"] == pytest.approx(85.1)  # Table 5, Happy at 30°
+    with pytest.raises(ValueError, match="views must name"):
+        class_view_rows(ctx, table, "table1_baseline", "synth-multiview", [0], 5, {})
 
 
 def test_variant_subset_rows_train_each_preset_once_per_base(open_table) -> None:
