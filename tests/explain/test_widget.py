@@ -69,3 +69,30 @@ def test_explorer_keeps_its_state_when_loading_fails():
     assert ex.model is run.model and ex.run_picker.value == "runs/demo" and ex.probs.shape == (6, 7)
     ex.split_picker.value = "train"  # the injected loader gives a 4-sample set
     assert ex.last_error is None and len(ex.pool) == 4
+
+
+@pytest.mark.slow
+def test_explorer_opens_a_gmslpa_run(tmp_path: Path) -> None:
+    """A GMS-LPA run from the run cache opens in the explorer: its GMS branch's last unit is the default layer."""
+    pytest.importorskip("ipywidgets")
+    from fer_lib.data import load_dataset
+    from fer_lib.protocols import view_rows
+    from fer_lib.results import ResultTable
+    from fer_lib.runs import load_run
+    from fer_lib.settings import RunContext
+
+    ctx = RunContext.resolve("gmslpa", "1", "smoke", "synth-multiview", None, "cpu", [0], tmp_path / "out", quiet=True)
+    trained = view_rows(ctx, ResultTable(ctx), {"table2_sms_lpa": "GMS-LPA"}, "synth-multiview", [0], 5,
+                        {0: "0°"}, dataset_options={"angles": "bu3dfe"}, recipe_overrides={"init": None})
+    run = load_run(trained["table2_sms_lpa"].runs[0][0].run_dir)
+    assert run.spec["model"] == "gmslpa"
+    data = load_dataset("synth-multiview", split="test", scale="smoke", fold=0, image_size=32)
+    ex = W.CamExplorer(run, data, "synth-multiview", "test", max_samples=4, display_size=48)
+    # At 224 px the GMS branch's last unit (7 x 7) is the default; at this run's 32 px it is 1 x 1, so the
+    # menu starts at the deepest layer with a readable map.
+    from fer_lib.explain.cam import candidate_layers
+
+    assert candidate_layers(run.model, 224)[0] == "global_branch.layer4.2"
+    assert ex.layer.value == candidate_layers(run.model, 32)[0] != "global_branch.layer4.2"
+    ex.update()
+    assert ex.last_error is None and ex.overlay_view.value[:8] == PNG and ex.probs.shape == (4, 6)
