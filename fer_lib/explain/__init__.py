@@ -35,6 +35,7 @@ from fer_lib.explain.cam import (
     target_layer,
 )
 from fer_lib.explain.figures import (
+    cam_comparison_figure,
     cam_grid_figure,
     overlay,
     png_bytes,
@@ -48,6 +49,7 @@ from fer_lib.models.outputs import TensorOutput, unwrap
 from fer_lib.runs import LoadedRun, load_run, run_choices
 
 __all__ = [
+    "cam_comparison_figure",
     "METHODS",
     "PREDICTED",
     "TRUE_LABEL",

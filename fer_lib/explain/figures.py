@@ -26,6 +26,7 @@ from fer_lib.explain.cam import (
     METHODS,
     PREDICTED,
     TRUE_LABEL,
+    candidate_layers,
     compute_cams,
     layer_name,
     method_key,
@@ -161,6 +162,69 @@ def cam_grid_figure(
     except ValueError:
         lname = "?"
     fig.suptitle(f"{name}: maps of layer '{lname}' for the named class (probability in brackets)", fontsize=9)
+    return fig
+
+
+def cam_comparison_figure(
+    models: dict[str, nn.Module],
+    dataset,
+    indices: Sequence[int],
+    column_titles: Sequence[str] | None = None,
+    method: str = "gradcam",
+    layers: dict[str, nn.Module | str | None] | None = None,
+    transform: Callable | None = None,
+    alpha: float = 0.5,
+    panel_size: float = 1.9,
+):
+    """Several models' maps of the same faces (GMS-LPA Figs. 4 and 6: ResNet-50 against GMS / LPA per view):
+    a face row, then one row per model of ``models`` (``{row label: model}``), one column per face.
+
+    Each model explains its own predicted class on its default layer, or, where that layer's map is too coarse
+    to read at this input size, the deepest readable one before it (as the Grad-CAM widget; ``layers``
+    overrides per row label);
+    a panel's title gives the prediction, green when right, red when wrong. ``column_titles`` label the
+    faces (e.g. the view). Returns a matplotlib ``Figure`` (not shown; close it when done).
+    """
+    from matplotlib.figure import Figure
+
+    indices = [int(i) for i in indices]
+    if not indices or not models:
+        raise ValueError("give at least one sample index and one model")
+    if column_titles is not None and len(column_titles) != len(indices):
+        raise ValueError(f"{len(column_titles)} column titles for {len(indices)} faces")
+    method_key(method)
+    classes = list(getattr(dataset, "classes", []))
+    images, truth = sample_inputs(dataset, indices, transform)
+    n_rows, n_cols = 1 + len(models), len(indices)
+    fig = Figure(figsize=(panel_size * n_cols + 0.8, panel_size * n_rows * 1.1 + 0.3), layout="constrained")
+    axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False))
+    faces = [to_image01(images[c]) for c in range(n_cols)]
+    for c in range(n_cols):
+        title = (f"{column_titles[c]}\n" if column_titles is not None else "") + f"true: {classes[truth[c]]}"
+        axes[0, c].imshow(faces[c])
+        axes[0, c].set_title(title, fontsize=8)
+    for r, (label, model) in enumerate(models.items(), start=1):
+        probs = predict_proba(model, images)
+        if probs.shape[1] != len(classes):
+            raise ValueError(f"{label} has {probs.shape[1]} outputs but the dataset has {len(classes)} classes")
+        preds = probs.argmax(1)
+        # The model's default layer where its map is readable at this input size, else the widget's choice.
+        layer = (layers or {}).get(label) or candidate_layers(model, int(images.shape[-1]))[0]
+        cams = compute_cams(model, images, [int(k) for k in preds], method, layer)
+        try:
+            lname = layer_name(model, target_layer(model, layer))
+        except ValueError:
+            lname = "?"
+        for c in range(n_cols):
+            ax = axes[r, c]
+            ax.imshow(overlay(faces[c], cams[c], alpha))
+            ax.set_title(f"{classes[preds[c]]} ({probs[c, preds[c]]:.2f})", fontsize=8,
+                         color="darkgreen" if preds[c] == truth[c] else "firebrick")
+        axes[r, 0].set_ylabel(f"{label}\n{lname}", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{METHODS[method_key(method)]} of each model's predicted class (probability in brackets)", fontsize=9)
     return fig
 
 

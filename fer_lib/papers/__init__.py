@@ -35,7 +35,9 @@ COLUMNS: tuple[str, ...] = ("paper", "table", "row", "column", "value", "unit", 
 PROJECT_TABLES: dict[str, dict[str, str]] = {
     "pcnn": {"pretraining": "the cpu scale's pretrained trunk (random initialisation vs SynthFER vs FER2013 "
                             "Training pretraining, fine-tuned on FER2013 and FERPlus)"},
-    "gmslpa": {"figure_9": "Fig. 9's sweep of the fusion weight alpha (the paper plots it without printing values)"},
+    "gmslpa": {"figure_9": "Fig. 9's sweep of the fusion weight alpha (the paper plots it without printing values)",
+               "figure_4": "the accuracies per view of Fig. 4's models (ResNet-50 and GMS; the figure is Grad-CAM)",
+               "figure_6": "the accuracies per view of Fig. 6's models (ResNet-50 and LPA; the figure is Grad-CAM)"},
 }
 #: Columns of ``data/<paper>_claims.csv``. ``column``: the table's column the claim is about; ``row_a``,
 #: ``row_b``: the compared rows, labelled as in the table; ``relation``: one of :data:`RELATIONS`;

@@ -71,3 +71,20 @@ def test_grid_needs_tensor_samples(resnet):
                           transform=build_transform("eval", SIZE, train=False))
     with pytest.raises(ValueError, match="unknown CAM method"):
         F.cam_grid_figure(resnet, Blobs(), [0], methods=["scorecam"])
+
+
+def test_comparison_figure_has_a_face_row_and_a_row_per_model():
+    torch.manual_seed(0)
+    models = {"first": Structured().eval(), "second": Structured().eval()}
+    data = Blobs(transform=build_transform("eval", 32, train=False))
+    fig = F.cam_comparison_figure(models, data, [0, 2, 4], column_titles=["0°", "30°", "60°"])
+    axes = fig.get_axes()
+    assert len(axes) == 3 * 3
+    assert axes[0].get_title().startswith("0°\ntrue: ")
+    assert axes[3].get_ylabel().startswith("first\n") and axes[6].get_ylabel().startswith("second\n")
+    with pytest.raises(ValueError, match="2 column titles for 3 faces"):
+        F.cam_comparison_figure(models, data, [0, 2, 4], column_titles=["a", "b"])
+    with pytest.raises(ValueError, match="at least one"):
+        F.cam_comparison_figure({}, data, [0])
+    with pytest.raises(ValueError, match="6 outputs but the dataset has 7"):
+        F.cam_comparison_figure({"six": Structured(num_classes=6).eval()}, data, [0])
