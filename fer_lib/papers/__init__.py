@@ -37,7 +37,10 @@ PROJECT_TABLES: dict[str, dict[str, str]] = {
                             "Training pretraining, fine-tuned on FER2013 and FERPlus)"},
     "gmslpa": {"figure_9": "Fig. 9's sweep of the fusion weight alpha (the paper plots it without printing values)",
                "figure_4": "the accuracies per view of Fig. 4's models (ResNet-50 and GMS; the figure is Grad-CAM)",
-               "figure_6": "the accuracies per view of Fig. 6's models (ResNet-50 and LPA; the figure is Grad-CAM)"},
+               "figure_6": "the accuracies per view of Fig. 6's models (ResNet-50 and LPA; the figure is Grad-CAM)",
+               "figure_16": "Fig. 16: GMS, LPA and GMS-LPA per angle on each controlled dataset (the paper plots "
+                            "mean and SD)",
+               "figure_17": "Fig. 17: accuracy per expression intensity level on BU-3DFE P1 (the paper plots it)"},
 }
 #: Columns of ``data/<paper>_claims.csv``. ``column``: the table's column the claim is about; ``row_a``,
 #: ``row_b``: the compared rows, labelled as in the table; ``relation``: one of :data:`RELATIONS`;
