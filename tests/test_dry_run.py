@@ -22,7 +22,7 @@ def _flat(recipe) -> dict:
     return out
 
 
-@pytest.mark.parametrize("family", ["resnet", "pcnn"])
+@pytest.mark.parametrize("family", ["resnet", "pcnn", "gmslpa"])
 def test_dry_run_recipe_is_the_paper_recipe_field_by_field(family):
     paper = get_recipe(family, "paper", "cpu")
     dry, why = dry_run_recipe(paper, "cpu")

@@ -94,9 +94,10 @@ def build_bu3dfe(
     seed: int = 0,
     transform: Callable[[Image.Image], Any] | None = None,
     return_meta: bool = False,
+    yaw: float | None = None,
 ) -> ImageFileDataset:
     """BU-3DFE (see the module docstring); ``metadata``: ``subject``, ``code``, ``intensity``, ``yaw``,
-    ``pitch``, ``fold``."""
+    ``pitch``, ``fold``. ``yaw`` keeps one view (after the folds are drawn, so they stay the protocol's)."""
     path = check_root(root, "bu3dfe", LAYOUT)
     if (path / "BU-3DFE").is_dir():
         path = path / "BU-3DFE"
@@ -124,6 +125,10 @@ def build_bu3dfe(
     frame = frame.reset_index(drop=True)
     frame["fold"] = subject_kfold(frame["subject"].to_numpy(), num_folds, seed=seed)
     frame = frame.iloc[select_fold(frame["fold"].to_numpy(), split, fold, num_folds, "bu3dfe")]
+    if yaw is not None:
+        if not (frame["yaw"] == yaw).any():
+            raise DatasetLayoutError(f"bu3dfe: no image at yaw {yaw} in protocol {protocol} under {path}")
+        frame = frame[frame["yaw"] == yaw]
     frame = frame.reset_index(drop=True)
     return ImageFileDataset(
         "bu3dfe",

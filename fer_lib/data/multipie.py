@@ -84,9 +84,10 @@ def build_multipie(
     seed: int = 0,
     transform: Callable[[Image.Image], Any] | None = None,
     return_meta: bool = False,
+    yaw: float | None = None,
 ) -> ImageFileDataset:
     """Multi-PIE's expression protocol (see the module docstring); ``metadata``: ``subject``, ``session``,
-    ``recording``, ``camera``, ``yaw`` (absolute), ``fold``."""
+    ``recording``, ``camera``, ``yaw`` (absolute), ``fold``. ``yaw`` keeps one pose (after the folds are drawn)."""
     path = check_root(root, "multipie", LAYOUT)
     if side not in ("right", "left"):
         raise ValueError(f"multipie: side must be 'right' or 'left', got {side!r}")
@@ -127,6 +128,10 @@ def build_multipie(
     frame["yaw"] = frame["yaw"].abs().astype(float)
     frame["fold"] = subject_kfold(frame["subject"].to_numpy(), num_folds, seed=seed)
     frame = frame.iloc[select_fold(frame["fold"].to_numpy(), split, fold, num_folds, "multipie")]
+    if yaw is not None:
+        if not (frame["yaw"] == abs(float(yaw))).any():
+            raise DatasetLayoutError(f"multipie: no image at yaw {yaw} on the {side} side under {path}")
+        frame = frame[frame["yaw"] == abs(float(yaw))]
     frame = frame.reset_index(drop=True)
     return ImageFileDataset(
         "multipie",

@@ -465,13 +465,14 @@ def build_synth_multiview(
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
     root: str | os.PathLike | None = None,
+    yaw: float | None = None,
 ) -> SynthFER:
     """Multi-view SynthFER: six expressions x intensities x views x subjects, 5 subject folds.
 
     ``angles``: ``bu3dfe`` (yaw 0, 30, 45, 60, 90; BU-3DFE P1), ``multipie`` (yaw 0..90 step 15), both at 4
     intensities, or ``bu3dfe-p2`` (BU-3DFE P2: yaw -45..45 x pitch -30..30, step 15, strongest intensity).
-    ``split``: ``train`` (the other four folds), ``test`` (fold ``fold``) or ``all``. A sample renders
-    identically in every fold it belongs to.
+    ``split``: ``train`` (the other four folds), ``test`` (fold ``fold``) or ``all``. ``yaw`` keeps one view
+    (cross-view protocols). A sample renders identically in every fold and view selection it belongs to.
     """
     check_scale(scale)
     _check(split, ("train", "test", "all"))
@@ -483,6 +484,11 @@ def build_synth_multiview(
     else:
         raise ValueError(f"unknown angles {angles!r}; expected one of {', '.join([*ANGLE_SETS, *VIEW_GRIDS])}")
     df = _fold_split(table, split, fold, 5)
+    if yaw is not None:
+        if not np.isclose(table["yaw"], float(yaw)).any():
+            raise ValueError(f"synth-multiview angles={angles!r} has no view at yaw {yaw}; its yaws: "
+                             f"{sorted(set(table['yaw']))}")
+        df = df[np.isclose(df["yaw"], float(yaw))]
     stream = _PROTOCOL_CODE["synth-multiview"] + 16 * _MULTIVIEW_STREAMS[angles]
     return SynthFER(
         f"synth-multiview-{angles}", SIX_BASIC, df, seed, stream, _size(image_size, scale), transform,

@@ -12,6 +12,7 @@ test images for one seed and the t-interval over seeds for several (``ResultTabl
 - :func:`fold_rows`: subject-independent cross-validation, predictions pooled over folds (III-IV).
 - :func:`view_rows`: presets x folds of a multi-view dataset, one column per view (GMS-LPA Tables 1-4);
   :func:`class_view_rows`: one preset's recall per class and view (GMS-LPA Tables 5, 7, 9).
+- :func:`transfer_rows`: presets trained on one dataset (or view) and tested on another (GMS-LPA Table 12).
 - :func:`balance_sweep`: PCNN's loss weights (alpha, beta) swept (Fig. 10); returns a frame.
 - :func:`train_model`: the training behind :func:`accuracy_rows`, for figures that need the models.
 - :func:`init_rows`: one model from different initialisations (random, pretrained trunks) x datasets.
@@ -530,6 +531,41 @@ def class_view_rows(
     return result
 
 
+def transfer_rows(
+    context: RunContext,
+    table: ResultTable,
+    variants: Mapping[str, str],
+    source: tuple[str, Mapping[str, Any], str],
+    target: tuple[str, Mapping[str, Any], str],
+    column: str = "Accuracy",
+    model_overrides: Mapping[str, Any] | None = None,
+    recipe_overrides: Mapping[str, Any] | None = None,
+) -> dict[str, list[RunOutcome]]:
+    """Cross-database and cross-view testing (GMS-LPA Table 12): each preset of ``variants`` (``{preset: paper
+    row}``) trained on ``source`` and tested on ``target``, each ``(dataset, loader options, split)``; one cell
+    per preset in ``column``. The two must share their classes (checked before anything trains). A
+    within-dataset row is a source and target of the same dataset with its ``train`` / ``test`` splits."""
+    presets = {name: get_preset(context.paper, name) for name in variants}
+    (s_name, s_options, s_split), (t_name, t_options, t_split) = source, target
+    outcomes: dict[str, list[RunOutcome]] = {}
+    for preset_name, paper_row in variants.items():
+        job = dataclasses.replace(
+            _preset_job(context, presets[preset_name], s_name, s_options, model_overrides, recipe_overrides,
+                        f"[{s_name} {s_split} -> {t_name} {t_split}] {paper_row}"), train_split=s_split)
+        train = load_split(s_name, s_split, job.recipe, context.data_root, train=True, seed=context.seeds[0],
+                           **dict(s_options))
+        test = load_split(t_name, t_split, job.recipe, context.data_root, train=False, **dict(t_options))
+        if list(train.classes) != list(test.classes):
+            raise ValueError(f"{s_name} and {t_name} have different classes ({list(train.classes)} vs "
+                             f"{list(test.classes)}): a transfer row needs the same classes in the same order")
+        runs = _run(context, job, {"test": test}, pretrained=presets[preset_name].paper_pretrained)
+        outcomes[preset_name] = runs
+        _add_test_cell(table, paper_row, column, runs, "test", t_name,
+                       f"{preset_name}: trained on {s_name} {dict(s_options)} ({s_split}, {runs[0].train_size} "
+                       f"images), tested on {t_name} {dict(t_options)} ({t_split}); {job.recipe.scale} recipe")
+    return outcomes
+
+
 def balance_sweep(
     context: RunContext,
     pairs: Sequence[tuple[float, float]],
@@ -567,5 +603,5 @@ def balance_sweep(
 
 __all__ = [
     "accuracy_rows", "balance_sweep", "fold_rows", "init_rows", "subset_rows", "train_model", "variant_rows",
-    "variant_subset_rows", "view_rows", "class_view_rows", "ViewPredictions",
+    "variant_subset_rows", "view_rows", "class_view_rows", "ViewPredictions", "transfer_rows",
 ]

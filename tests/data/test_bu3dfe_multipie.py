@@ -50,6 +50,10 @@ def test_bu3dfe_protocol_needs_its_views(bu3dfe_root: Path, tmp_path: Path) -> N
                                                   textures=False), protocol="p2")
     assert len(p2) == 5 * 6 * 35 and set(p2.metadata["intensity"]) == {4}
     assert len(load_dataset("bu3dfe", root=bu3dfe_root, protocol="all")) == 600
+    at_45 = load_dataset("bu3dfe", root=bu3dfe_root, split="test", fold=0, yaw=45)
+    assert set(at_45.metadata["yaw"]) == {45} and set(at_45.metadata["fold"]) == {0}
+    with pytest.raises(DatasetLayoutError, match="no image at yaw 15"):
+        load_dataset("bu3dfe", root=bu3dfe_root, yaw=15)
 
 
 def test_bu3dfe_without_renders_reads_the_distributed_frontal_textures(tmp_path: Path) -> None:
@@ -97,6 +101,7 @@ def test_multipie_gmslpa_protocol(multipie_root: Path) -> None:
     left = load_dataset("multipie", root=multipie_root, side="left")
     assert set(left.metadata["camera"]) == {"051", "140", "130", "080", "090", "120", "110"}
     assert len(load_dataset("multipie", root=multipie_root, max_subjects=2, num_folds=2)) == 2 * 6 * 7
+    assert set(load_dataset("multipie", root=multipie_root, side="left", yaw=-45).metadata["camera"]) == {"080"}
 
 
 def test_multipie_folds_and_errors(multipie_root: Path, tmp_path: Path) -> None:

@@ -149,6 +149,10 @@ def test_multiview_factorial_design():
     assert sorted(p2.metadata["yaw"].unique()) == list(range(-45, 46, 15))
     assert sorted(p2.metadata["pitch"].unique()) == list(range(-30, 31, 15))
     assert set(p2.metadata["intensity"]) == {4}
+    one_view = load_dataset("synth-multiview", split="all", scale="smoke", yaw=30).metadata
+    assert set(one_view["yaw"]) == {30} and set(one_view["source_id"]) < set(bu["source_id"])
+    with pytest.raises(ValueError, match="no view at yaw 15"):
+        load_dataset("synth-multiview", split="all", scale="smoke", yaw=15)
     assert not set(p2.metadata["source_id"]) & set(bu["source_id"])
 
 

@@ -16,6 +16,7 @@ from fer_lib.protocols import (
     class_view_rows,
     fold_rows,
     subset_rows,
+    transfer_rows,
     variant_rows,
     variant_subset_rows,
     view_rows,
@@ -173,6 +174,18 @@ def test_class_view_rows_reuse_the_view_runs_and_give_recall_per_class_and_angle
     assert cell.loc[("Happy", "30°"), "paper_value"] == pytest.approx(85.1)  # Table 5, Happy at 30°
     with pytest.raises(ValueError, match="views must name"):
         class_view_rows(ctx, table, "table1_baseline", "synth-multiview", [0], 5, {})
+
+
+def test_transfer_rows_train_on_one_view_of_one_dataset_and_test_on_another(open_table) -> None:
+    ctx, table = open_table("12", "synth-multiview", None, paper="gmslpa")
+    row = "BU-3DFEP1 (30°) → Multi-PIE (30°) / GMS"
+    out = transfer_rows(ctx, table, {"gms_net": row}, ("synth-multiview", {"angles": "bu3dfe", "yaw": 30}, "all"),
+                        ("synth-multiview", {"angles": "multipie", "seed": 1, "yaw": 30}, "all"))["gms_net"]
+    cell = table.frame().iloc[0]
+    assert (cell["row"], cell["column"], cell["paper_value"]) == (row, "Accuracy", 63.9)
+    assert 0 < out[0].train_size <= 5 * 6 * 4  # the images at 30° (5 smoke subjects; capped at 32 at smoke)
+    with pytest.raises(ValueError, match="different classes"):
+        transfer_rows(ctx, table, {"gms_net": "r"}, ("synth-multiview", {}, "all"), ("synth-inthewild", {}, "test"))
 
 
 def test_variant_subset_rows_train_each_preset_once_per_base(open_table) -> None:
