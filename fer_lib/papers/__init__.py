@@ -40,7 +40,8 @@ PROJECT_TABLES: dict[str, dict[str, str]] = {
                "figure_6": "the accuracies per view of Fig. 6's models (ResNet-50 and LPA; the figure is Grad-CAM)",
                "figure_16": "Fig. 16: GMS, LPA and GMS-LPA per angle on each controlled dataset (the paper plots "
                             "mean and SD)",
-               "figure_17": "Fig. 17: accuracy per expression intensity level on BU-3DFE P1 (the paper plots it)"},
+               "figure_17": "Fig. 17: accuracy per expression intensity level on BU-3DFE P1 (the paper plots it)",
+               "figure_14": "the pose-subset accuracies of Fig. 14's GMS-LPA (the figure is Grad-CAM)"},
 }
 #: Columns of ``data/<paper>_claims.csv``. ``column``: the table's column the claim is about; ``row_a``,
 #: ``row_b``: the compared rows, labelled as in the table; ``relation``: one of :data:`RELATIONS`;
