@@ -56,3 +56,23 @@ def test_preset_builds_and_trains_one_step(name: str, one_thread) -> None:
     loss.backward()
     opt.step()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_view_blocks_read_real_data_when_the_data_root_has_it(tmp_path) -> None:
+    from fer_lib.data.fixtures import write_bu3dfe
+    from fer_lib.protocols.gmslpa import view_blocks
+
+    stand_ins = view_blocks(None, ("BU-3DFEP1", "Multi-PIE", "BU-3DFEP2"))
+    assert {b: (n, o) for b, (n, o, _, _) in stand_ins.items()} == {
+        "BU-3DFEP1": ("synth-multiview", {"angles": "bu3dfe"}),
+        "Multi-PIE": ("synth-multiview", {"angles": "multipie"}),
+        "BU-3DFEP2": ("synth-multiview", {"angles": "bu3dfe-p2"}),
+    }
+    write_bu3dfe(tmp_path / "bu3dfe", n_subjects=5, protocol="p1")
+    blocks = view_blocks(tmp_path)
+    assert blocks["BU-3DFEP1"][:3] == ("bu3dfe", {"protocol": "p1"}, (0, 30, 45, 60, 90))
+    assert blocks["Multi-PIE"][0] == "synth-multiview" and "multipie not usable" in blocks["Multi-PIE"][3]
+    # P1 renders only: the P2 block says why it falls back.
+    assert view_blocks(tmp_path, ("BU-3DFEP2",))["BU-3DFEP2"][0] == "synth-multiview"
+    with pytest.raises(ValueError, match="unknown view block"):
+        view_blocks(None, ("BU-4DFE",))
