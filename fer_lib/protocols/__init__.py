@@ -6,8 +6,9 @@ Layers, bottom up (each imports only the ones above it in this list)::
     training.py  ModelSetup (model, options, loss), TrainingJob (setup, recipe, dataset) and run_seeds, the ONE
                  per-seed loop: train or load from the run cache (fer_lib.runs), evaluate, print a line per seed
     presets.py   table-row presets (a row's ModelSetup), registered per paper
-    tables.py    the protocols: accuracy_rows, variant_rows, subset_rows, fold_rows, view_rows, balance_sweep,
-                 train_model
+    tables.py    the protocols: accuracy_rows, variant_rows, subset_rows, variant_subset_rows, fold_rows,
+                 init_rows, balance_sweep, train_model
+    views.py     multi-view and cross-dataset protocols: view_rows, class_view_rows, transfer_rows
     comparisons.py  compare_recipes: recipe variants trained per seed, compared paired by seed
     <paper>.py   a paper's presets (pcnn.py: Tables I and II; gmslpa.py: Tables 1-4, 6, Fig. 9)
 
@@ -37,18 +38,14 @@ from fer_lib.protocols.splits import (
     subset_source,
 )
 from fer_lib.protocols.tables import (
-    ViewPredictions,
     accuracy_rows,
     balance_sweep,
-    class_view_rows,
     fold_rows,
     init_rows,
     subset_rows,
     train_model,
-    transfer_rows,
     variant_rows,
     variant_subset_rows,
-    view_rows,
 )
 from fer_lib.protocols.training import (
     ModelSetup,
@@ -59,6 +56,7 @@ from fer_lib.protocols.training import (
     run_seeds,
     train_and_evaluate,
 )
+from fer_lib.protocols.views import ViewPredictions, class_view_rows, transfer_rows, view_rows
 from fer_lib.settings import RunContext, resolve_dataset
 
 __all__ = [
