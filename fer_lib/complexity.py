@@ -302,9 +302,11 @@ def measure_training_throughput(
     warmup: int = 1,
     steps: int = 3,
     num_classes: int = 7,
+    weight_decay: float = 0.0,
 ) -> float:
-    """Training throughput in images per second: SGD steps (forward, ``loss_fn`` or cross-entropy on the
-    logits, backward, update) on random ``[batch_size, *input_size]`` batches after ``warmup`` untimed steps.
+    """Training throughput in images per second: SGD steps (forward, ``loss_fn(output, target)`` or
+    cross-entropy on the logits, backward, update) on random ``[batch_size, *input_size]`` batches after
+    ``warmup`` untimed steps.
 
     ``precision``: ``fp32`` or ``bf16`` (autocast, as the engine trains). Works on a deep copy: the model's
     weights, gradients and mode are untouched.
@@ -317,7 +319,7 @@ def measure_training_throughput(
         raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
     device = torch.device(device)
     work = copy.deepcopy(model).to(device).train()
-    optimizer = torch.optim.SGD(work.parameters(), lr=1e-3, momentum=0.9)
+    optimizer = torch.optim.SGD(work.parameters(), lr=1e-3, momentum=0.9, weight_decay=weight_decay)
     x = torch.randn(batch_size, *input_size, device=device)
     y = torch.randint(0, num_classes, (batch_size,), device=device)
     criterion = loss_fn or (lambda out, target: nn.functional.cross_entropy(logits_of(out), target))

@@ -67,32 +67,6 @@ def _loss(output: Any, target: torch.Tensor, num_classes: int) -> torch.Tensor:
     return sum(nn.functional.cross_entropy(t.float(), target) for t in heads)
 
 
-def train_throughput(
-    model: nn.Module, size: int, batch: int, steps: int, warmup: int, device: torch.device, num_classes: int
-) -> float:
-    """Training items per second over ``steps`` SGD steps after ``warmup`` steps."""
-    model.to(device).train()
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
-    x = torch.randn(batch, 3, size, size, device=device)
-    y = torch.randint(0, num_classes, (batch,), device=device)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        _loss(model(x), y, num_classes).backward()
-        opt.step()
-
-    for _ in range(warmup):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return batch * steps / (time.perf_counter() - t0)
-
-
 def measure(name: str, args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     """One row of the benchmark (ratios filled in later)."""
     row: dict[str, Any] = {"model": name, "input_size": args.size, "batch_size": args.batch, "note": ""}
@@ -110,8 +84,10 @@ def measure(name: str, args: argparse.Namespace, device: torch.device) -> dict[s
         row["infer_items_per_s"] = cx.measure_throughput(
             model, (3, args.size, args.size), args.batch, device, warmup=1, runs=max(2, args.steps)
         )
-        row["train_items_per_s"] = train_throughput(
-            model, args.size, args.batch, args.steps, 1, device, args.num_classes
+        row["train_items_per_s"] = cx.measure_training_throughput(
+            model, (3, args.size, args.size), args.batch, device,
+            loss_fn=lambda output, target: _loss(output, target, args.num_classes), warmup=1, steps=args.steps,
+            num_classes=args.num_classes, weight_decay=1e-4,
         )
     except Exception as err:  # noqa: BLE001 - one broken model must not stop the benchmark
         row["note"] = f"{type(err).__name__}: {err}".replace("\n", " ")[:300]
