@@ -89,6 +89,17 @@ def _run(context: RunContext, job: TrainingJob, tests: Mapping[str, FERDataset],
     return run_seeds(context, job, tests, init)
 
 
+def _test_sets(context: RunContext, job: TrainingJob, test_split: str = "test",
+               extra_tests: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None) -> dict[str, FERDataset]:
+    """The job's own test split (``"test"``) and each ``extra_tests`` entry (``{key: (dataset, loader
+    options)}``), loaded with the job's recipe for evaluation."""
+    tests = {"test": load_split(job.dataset, test_split, job.recipe, context.data_root, train=False,
+                                **dict(job.dataset_options))}
+    for key, (name, options) in (extra_tests or {}).items():
+        tests[key] = load_split(name, "test", job.recipe, context.data_root, train=False, **dict(options))
+    return tests
+
+
 def train_model(
     context: RunContext,
     model_name: str,
@@ -112,10 +123,7 @@ def train_model(
                dataset_options=opts, train_split=train_split)
     if announce:
         print(job.recipe.describe())
-    tests = {"test": load_split(dataset, test_split, job.recipe, context.data_root, train=False, **opts)}
-    for key, (name, options) in (extra_tests or {}).items():
-        tests[key] = load_split(name, "test", job.recipe, context.data_root, train=False, **dict(options))
-    return job.recipe, _run(context, job, tests)
+    return job.recipe, _run(context, job, _test_sets(context, job, test_split, extra_tests))
 
 
 def accuracy_rows(
@@ -243,22 +251,15 @@ def subset_rows(
     whole test set as a column, to show the drop on the subsets. Returns the outcomes per (model, base).
     """
     _check_models(models)
-    bases: dict[str, dict[str, str]] = {}
-    for column, (base, kind) in columns.items():
-        bases.setdefault(base, {})[column] = kind
     outcomes: dict[tuple[str, str], list[RunOutcome]] = {}
     for model_name, paper_row in models.items():
-        for base, kinds in bases.items():
-            sources = {column: subset_source(base, kind, context.data_root) for column, kind in kinds.items()}
+        for base, sources in _subset_sources(context, columns).items():
             recipe, outs = train_model(context, model_name, base, sources,
                                        model_options=(model_options or {}).get(model_name),
                                        recipe_overrides=recipe_overrides)
             outcomes[(model_name, base)] = outs
-            whole = (full_test_columns or {}).get(base)
-            for column, (key, name, what) in _subset_cells(base, kinds, sources, whole).items():
-                tested = len(outs[0].metrics[key]["targets"])
-                note = f"trained on {base} ({recipe.scale} recipe), tested on {tested} images of {what}"
-                _add_test_cell(table, paper_row, column, outs, key, name, note)
+            _add_subset_cells(table, paper_row, base, columns, sources, (full_test_columns or {}).get(base), outs,
+                              f"trained on {base} ({recipe.scale} recipe)")
     return outcomes
 
 
@@ -276,27 +277,36 @@ def variant_subset_rows(
     preset is trained once per base dataset and tested on its whole test set and on each column's subset.
     Returns the outcomes per (preset, base)."""
     presets = {name: get_preset(context.paper, name) for name in variants}
-    bases: dict[str, dict[str, str]] = {}
-    for column, (base, kind) in columns.items():
-        bases.setdefault(base, {})[column] = kind
     outcomes: dict[tuple[str, str], list[RunOutcome]] = {}
     for preset_name, paper_row in variants.items():
-        for base, kinds in bases.items():
-            sources = {column: subset_source(base, kind, context.data_root) for column, kind in kinds.items()}
+        for base, sources in _subset_sources(context, columns).items():
             job = _preset_job(context, presets[preset_name], base, {}, model_overrides, recipe_overrides,
                               f"[{base}] {paper_row}")
-            tests = {"test": load_split(base, "test", job.recipe, context.data_root, train=False)}
-            for key, (name, options) in sources.items():
-                tests[key] = load_split(name, "test", job.recipe, context.data_root, train=False, **dict(options))
-            outs = _run(context, job, tests, pretrained=presets[preset_name].paper_pretrained)
+            outs = _run(context, job, _test_sets(context, job, extra_tests=sources),
+                        pretrained=presets[preset_name].paper_pretrained)
             outcomes[(preset_name, base)] = outs
-            whole = (full_test_columns or {}).get(base)
-            for column, (key, name, what) in _subset_cells(base, kinds, sources, whole).items():
-                tested = len(outs[0].metrics[key]["targets"])
-                note = (f"{preset_name}: trained on {base} ({job.recipe.scale} recipe), tested on {tested} images "
-                        f"of {what}")
-                _add_test_cell(table, paper_row, column, outs, key, name, note)
+            _add_subset_cells(table, paper_row, base, columns, sources, (full_test_columns or {}).get(base), outs,
+                              f"{preset_name}: trained on {base} ({job.recipe.scale} recipe)")
     return outcomes
+
+
+def _subset_sources(context: RunContext,
+                    columns: Mapping[str, tuple[str, str]]) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
+    """The columns grouped by base dataset: ``{base: {column: (subset dataset, loader options)}}``."""
+    bases: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
+    for column, (base, kind) in columns.items():
+        bases.setdefault(base, {})[column] = subset_source(base, kind, context.data_root)
+    return bases
+
+
+def _add_subset_cells(table: ResultTable, paper_row: str, base: str, columns: Mapping[str, tuple[str, str]],
+                      sources: Mapping[str, tuple[str, Any]], whole_column: str | None, outs: Sequence[RunOutcome],
+                      trained: str) -> None:
+    """One cell per subset column of ``base`` (and its whole test set's, with ``whole_column``)."""
+    kinds = {column: kind for column, (b, kind) in columns.items() if b == base}
+    for column, (key, name, what) in _subset_cells(base, kinds, sources, whole_column).items():
+        tested = len(outs[0].metrics[key]["targets"])
+        _add_test_cell(table, paper_row, column, outs, key, name, f"{trained}, tested on {tested} images of {what}")
 
 
 def _subset_cells(base: str, kinds: Mapping[str, str], sources: Mapping[str, tuple[str, Any]],
