@@ -13,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from fer_lib.data.base import FERDataset, to_rgb_pil
 from fer_lib.data.errors import DatasetLayoutError
+from fer_lib.data.splits import subject_kfold
 
 #: Image file suffixes the folder loaders accept (lower case).
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm", ".ppm")
@@ -174,3 +175,12 @@ def select_fold(
         raise ValueError(f"{dataset}: fold {fold} out of range 0..{num_folds - 1}")
     mask = fold_ids == fold
     return np.flatnonzero(~mask if split == "train" else mask)
+
+
+def subject_fold_split(frame: pd.DataFrame, split: str, fold: int | None, num_folds: int, seed: int,
+                       dataset: str) -> pd.DataFrame:
+    """``frame`` (one row per image, with a ``subject`` column) given subject-independent folds (a ``fold``
+    column, :func:`fer_lib.data.splits.subject_kfold`) and cut to ``split`` (:func:`select_fold`)."""
+    frame = frame.reset_index(drop=True)
+    frame["fold"] = subject_kfold(frame["subject"].to_numpy(), num_folds, seed=seed)
+    return frame.iloc[select_fold(frame["fold"].to_numpy(), split, fold, num_folds, dataset)].reset_index(drop=True)

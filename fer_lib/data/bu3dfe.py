@@ -38,10 +38,9 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, select_fold
+from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, subject_fold_split
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import SIX_BASIC
-from fer_lib.data.splits import subject_kfold
 
 #: BU-3DFE expression code -> canonical class name.
 BU3DFE_TO_CANONICAL: dict[str, str] = {
@@ -122,9 +121,7 @@ def build_bu3dfe(
             raise DatasetLayoutError(
                 f"bu3dfe: protocol {protocol} needs views (yaw, pitch) {missing} that no image under {path} has "
                 f"({source} found); expected {LAYOUT}")
-    frame = frame.reset_index(drop=True)
-    frame["fold"] = subject_kfold(frame["subject"].to_numpy(), num_folds, seed=seed)
-    frame = frame.iloc[select_fold(frame["fold"].to_numpy(), split, fold, num_folds, "bu3dfe")]
+    frame = subject_fold_split(frame, split, fold, num_folds, seed, "bu3dfe")
     if yaw is not None:
         if not (frame["yaw"] == yaw).any():
             raise DatasetLayoutError(f"bu3dfe: no image at yaw {yaw} in protocol {protocol} under {path}")

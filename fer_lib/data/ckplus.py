@@ -28,10 +28,9 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, find_first, select_fold
+from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, find_first, subject_fold_split
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import CANONICAL_CLASSES, canonical_name
-from fer_lib.data.splits import subject_kfold
 
 #: CK+ emotion code -> canonical class name.
 CKPLUS_TO_CANONICAL: dict[int, str] = {
@@ -152,10 +151,7 @@ def build_ckplus(
     dropped = ~frame["class"].isin(classes)
     add_skip(skipped, "contempt (excluded)", int((frame["class"] == "contempt")[dropped].sum()))
     add_skip(skipped, "neutral (excluded)", int((frame["class"] == "neutral")[dropped].sum()))
-    frame = frame[~dropped].reset_index(drop=True)
-    frame["fold"] = subject_kfold(frame["subject"].to_numpy(), num_folds, seed=seed)
-    keep = select_fold(frame["fold"].to_numpy(), split, fold, num_folds, "ckplus")
-    frame = frame.iloc[keep].reset_index(drop=True)
+    frame = subject_fold_split(frame[~dropped], split, fold, num_folds, seed, "ckplus")
     targets = frame["class"].map(classes.index).to_numpy(dtype=np.int64)
     return ImageFileDataset(
         "ckplus",

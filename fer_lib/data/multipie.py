@@ -35,9 +35,8 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, select_fold
+from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, subject_fold_split
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
-from fer_lib.data.splits import subject_kfold
 
 #: Multi-PIE's six expressions (its own; not the six basic ones).
 MULTIPIE_CLASSES: tuple[str, ...] = ("neutral", "smile", "surprise", "squint", "disgust", "scream")
@@ -126,8 +125,7 @@ def build_multipie(
         raise DatasetLayoutError(none_left)
     frame = frame.sort_values(["subject", "session", "recording", "yaw"]).reset_index(drop=True)
     frame["yaw"] = frame["yaw"].abs().astype(float)
-    frame["fold"] = subject_kfold(frame["subject"].to_numpy(), num_folds, seed=seed)
-    frame = frame.iloc[select_fold(frame["fold"].to_numpy(), split, fold, num_folds, "multipie")]
+    frame = subject_fold_split(frame, split, fold, num_folds, seed, "multipie")
     if yaw is not None:
         if not (frame["yaw"] == abs(float(yaw))).any():
             raise DatasetLayoutError(f"multipie: no image at yaw {yaw} on the {side} side under {path}")
