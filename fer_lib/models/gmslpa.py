@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fer_lib.models.layers import init_like_torchvision, projection_shortcut
+from fer_lib.models.layers import conv3x3, init_like_torchvision, projection_shortcut
 from fer_lib.models.registry import register_model
 from fer_lib.models.weights import read_state_dict
 
@@ -67,12 +67,8 @@ _PATCH_UNITS_PER_STAGE = 2
 _MULTI_SCALE_UNITS_PER_STAGE = 2
 
 
-def _conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-
-
 def _conv_bn_relu(channels: int) -> nn.Sequential:
-    return nn.Sequential(_conv3x3(channels, channels), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+    return nn.Sequential(conv3x3(channels, channels), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -185,14 +181,14 @@ class ResidualUnit(nn.Module):
         if bottleneck:
             self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
         else:
-            self.conv1 = _conv3x3(in_channels, width, stride)
+            self.conv1 = conv3x3(in_channels, width, stride)
         self.bn1 = nn.BatchNorm2d(width)
         if multi_scale == "sms":
             self.conv2: nn.Module = SymmetricalMultiScaleUnit(width, scales, middle_stride)
         elif multi_scale == "ms":
             self.conv2 = MultiScaleUnit(width, scales, middle_stride)
         elif multi_scale == "plain":
-            self.conv2 = _conv3x3(width, width, middle_stride)
+            self.conv2 = conv3x3(width, width, middle_stride)
         else:
             raise ValueError(f"multi_scale must be one of {GLOBAL_UNITS}, got {multi_scale!r}")
         self.bn2 = nn.BatchNorm2d(width)

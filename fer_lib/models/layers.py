@@ -16,6 +16,11 @@ def init_like_torchvision(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """A 3x3 convolution with padding 1 and no bias (ResNet's)."""
+    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+
+
 def projection_shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Sequential | None:
     """1x1 conv + BN projection when a residual block changes shape, else ``None`` (identity)."""
     if stride == 1 and in_channels == out_channels:
@@ -38,4 +43,4 @@ def resnet18_stage(in_channels: int, out_channels: int, stride: int) -> nn.Seque
     )
 
 
-__all__ = ["init_like_torchvision", "projection_shortcut", "resnet18_stage"]
+__all__ = ["conv3x3", "init_like_torchvision", "projection_shortcut", "resnet18_stage"]

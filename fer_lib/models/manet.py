@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fer_lib.models.layers import init_like_torchvision, projection_shortcut, resnet18_stage
+from fer_lib.models.layers import conv3x3, init_like_torchvision, projection_shortcut, resnet18_stage
 from fer_lib.models.registry import register_model
 from fer_lib.models.weights import load_pretrained
 
@@ -49,10 +49,6 @@ class MANetOutput(NamedTuple):
     logits: torch.Tensor
     local_logits: torch.Tensor
     global_logits: torch.Tensor
-
-
-def _conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
 
 
 class CBAM(nn.Module):
@@ -82,9 +78,9 @@ class AttentionBlock(nn.Module):
 
     def __init__(self, cin: int, cout: int, stride: int = 1, reduction: int = 16) -> None:
         super().__init__()
-        self.conv1 = _conv3x3(cin, cout, stride)
+        self.conv1 = conv3x3(cin, cout, stride)
         self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = _conv3x3(cout, cout)
+        self.conv2 = conv3x3(cout, cout)
         self.bn2 = nn.BatchNorm2d(cout)
         self.cbam = CBAM(cout, reduction)
         self.downsample = projection_shortcut(cin, cout, stride)
@@ -113,11 +109,11 @@ class MultiScaleBlock(nn.Module):
             raise ValueError(f"channels {cout} are not divisible by scales={scales}")
         width = cout // scales
         self.scales = scales
-        self.conv1 = _conv3x3(cin, cout, stride)
+        self.conv1 = conv3x3(cin, cout, stride)
         self.bn1 = nn.BatchNorm2d(cout)
 
         def branch() -> nn.ModuleList:
-            return nn.ModuleList(nn.Sequential(_conv3x3(width, width), nn.BatchNorm2d(width)) for _ in range(scales))
+            return nn.ModuleList(nn.Sequential(conv3x3(width, width), nn.BatchNorm2d(width)) for _ in range(scales))
 
         self.forward_convs = branch()
         self.backward_convs = branch()
