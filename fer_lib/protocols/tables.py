@@ -330,6 +330,16 @@ def _scope(folds: list[int], num_folds: int) -> str:
     return "all folds" if len(folds) == num_folds else f"fold(s) {', '.join(map(str, folds))} of {num_folds}"
 
 
+def _pool_folds(per_fold: Sequence[Sequence[RunOutcome]]
+                ) -> tuple[list[list[RunOutcome]], list[tuple[np.ndarray, np.ndarray]]]:
+    """``[fold][seed]`` outcomes regrouped ``[seed][fold]``, and per seed the test ``(targets, predictions)``
+    pooled over the folds (every test image once)."""
+    per_seed = [list(runs) for runs in zip(*per_fold, strict=True)]
+    pooled = [(np.concatenate([o.metrics["test"]["targets"] for o in runs]),
+               np.concatenate([o.metrics["test"]["predictions"] for o in runs])) for runs in per_seed]
+    return per_seed, pooled
+
+
 def fold_rows(
     context: RunContext,
     table: ResultTable,
@@ -362,10 +372,8 @@ def fold_rows(
                                        recipe_overrides=recipe_overrides, dataset_options={**opts, "fold": fold},
                                        announce=fold == folds[0])
             per_fold.append(outs)
-        per_seed = [list(runs) for runs in zip(*per_fold, strict=True)]
+        per_seed, pooled = _pool_folds(per_fold)
         outcomes[model_name] = per_seed
-        pooled = [(np.concatenate([o.metrics["test"]["targets"] for o in runs]),
-                   np.concatenate([o.metrics["test"]["predictions"] for o in runs])) for runs in per_seed]
         scope = _scope(folds, num_folds)
         _add_accuracy_cell(table, paper_row, column, [o for runs in per_seed for o in runs],
                            [accuracy(t, p) for t, p in pooled], bootstrap_ci(*pooled[0]) if len(pooled) == 1 else None,

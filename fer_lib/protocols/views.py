@@ -20,7 +20,15 @@ import pandas as pd
 from fer_lib.metrics import accuracy, bootstrap_ci
 from fer_lib.protocols.presets import Preset, get_preset
 from fer_lib.protocols.splits import load_split
-from fer_lib.protocols.tables import _add_accuracy_cell, _add_test_cell, _check_folds, _preset_job, _run, _scope
+from fer_lib.protocols.tables import (
+    _add_accuracy_cell,
+    _add_test_cell,
+    _check_folds,
+    _pool_folds,
+    _preset_job,
+    _run,
+    _scope,
+)
 from fer_lib.protocols.training import RunOutcome
 from fer_lib.results import ResultTable
 from fer_lib.settings import RunContext
@@ -64,9 +72,7 @@ def _view_predictions(context: RunContext, preset: Preset, paper_row: str, datas
             raise ValueError(f"no test image of {dataset} (fold {fold}) has {view_key} = "
                              f"{', '.join(f'{v:g}' for v in missing)} (columns {[views[v] for v in missing]})")
         per_fold.append(_run(context, job, {"test": test}, pretrained=preset.paper_pretrained))
-    per_seed = [list(runs) for runs in zip(*per_fold, strict=True)]
-    pooled = [(np.concatenate([o.metrics["test"]["targets"] for o in seed_runs]),
-               np.concatenate([o.metrics["test"]["predictions"] for o in seed_runs])) for seed_runs in per_seed]
+    per_seed, pooled = _pool_folds(per_fold)
     return ViewPredictions(per_seed, np.concatenate(view_of), pooled, list(per_seed[0][0].classes))
 
 
