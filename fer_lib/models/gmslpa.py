@@ -76,6 +76,14 @@ def _conv_bn_relu(channels: int) -> nn.Sequential:
 # --------------------------------------------------------------------------------------------------
 
 
+def cascade(subsets: list[torch.Tensor], convs: nn.ModuleList) -> list[torch.Tensor]:
+    """Res2Net's hierarchy: ``Y_1 = v_1(X_1)``, ``Y_i = v_i(X_i + Y_{i-1})`` over the subsets in the given order."""
+    outs: list[torch.Tensor] = []
+    for x, conv in zip(subsets, convs, strict=True):
+        outs.append(conv(x if not outs else x + outs[-1]))
+    return outs
+
+
 class SymmetricalMultiScaleUnit(nn.Module):
     """The symmetrical multiple-scale unit (Eqs. 1-3, Fig. 3b). ``[B, C, H, W] -> [B, C, H/stride, W/stride]``.
 
@@ -99,18 +107,11 @@ class SymmetricalMultiScaleUnit(nn.Module):
         self.positive_out = nn.Conv2d(channels, channels, 1, bias=False)
         self.negative_out = nn.Conv2d(channels, channels, 1, bias=False)
 
-    @staticmethod
-    def _cascade(subsets: list[torch.Tensor], convs: nn.ModuleList) -> list[torch.Tensor]:
-        outs: list[torch.Tensor] = []
-        for x, conv in zip(subsets, convs, strict=True):
-            outs.append(conv(x if not outs else x + outs[-1]))
-        return outs
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         subsets = list(torch.chunk(self.pool(x), self.scales, dim=1))
-        positive = self._cascade(subsets, self.positive)
+        positive = cascade(subsets, self.positive)
         # Negative direction: X_n first; the convs are indexed by subset, so both lists are reversed.
-        negative = self._cascade(subsets[::-1], self.negative[::-1])[::-1]
+        negative = cascade(subsets[::-1], self.negative[::-1])[::-1]
         return self.positive_out(torch.cat(positive, dim=1)) + self.negative_out(torch.cat(negative, dim=1))
 
 
@@ -131,10 +132,7 @@ class MultiScaleUnit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         first, *rest = torch.chunk(self.pool(x), self.scales, dim=1)
-        outs = [first]
-        for i, (subset, conv) in enumerate(zip(rest, self.convs, strict=True)):
-            outs.append(conv(subset if i == 0 else subset + outs[-1]))
-        return torch.cat(outs, dim=1)
+        return torch.cat([first, *cascade(rest, self.convs)], dim=1)
 
 
 class LocalPatchAttention(nn.Module):
@@ -423,6 +421,7 @@ __all__ = [
     "ResidualUnit",
     "SymmetricalMultiScaleUnit",
     "assemble_patches",
+    "cascade",
     "load_resnet_weights",
     "split_patches",
 ]

@@ -16,6 +16,7 @@ from fer_lib.models.gmslpa import (
     MultiScaleUnit,
     SymmetricalMultiScaleUnit,
     assemble_patches,
+    cascade,
     load_resnet_weights,
     split_patches,
 )
@@ -83,8 +84,8 @@ def test_symmetrical_unit_directions_follow_eqs_1_and_2() -> None:
     unit = SymmetricalMultiScaleUnit(16, scales=4).eval()
     x = torch.randn(1, 16, 6, 6, requires_grad=True)
     subsets = list(torch.chunk(x, 4, dim=1))
-    positive = unit._cascade(subsets, unit.positive)
-    negative = unit._cascade(subsets[::-1], unit.negative[::-1])[::-1]
+    positive = cascade(subsets, unit.positive)
+    negative = cascade(subsets[::-1], unit.negative[::-1])[::-1]
     for i in range(4):
         grad_pos = torch.autograd.grad(positive[i].sum(), x, retain_graph=True)[0]
         grad_neg = torch.autograd.grad(negative[i].sum(), x, retain_graph=True)[0]
