@@ -94,6 +94,14 @@ def png_bytes(image: np.ndarray, size: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def _layer_label(model: nn.Module, layer: nn.Module | str | None) -> str:
+    """The name of the layer a map is taken from, ``?`` when it cannot be resolved (for titles)."""
+    try:
+        return layer_name(model, target_layer(model, layer))
+    except ValueError:
+        return "?"
+
+
 def cam_grid_figure(
     model: nn.Module,
     dataset,
@@ -157,11 +165,8 @@ def cam_grid_figure(
         ax.set_xticks([])
         ax.set_yticks([])
     name = type(unwrap(model)).__name__
-    try:
-        lname = layer_name(model, target_layer(model, layer))
-    except ValueError:
-        lname = "?"
-    fig.suptitle(f"{name}: maps of layer '{lname}' for the named class (probability in brackets)", fontsize=9)
+    fig.suptitle(f"{name}: maps of layer '{_layer_label(model, layer)}' for the named class (probability in "
+                 "brackets)", fontsize=9)
     return fig
 
 
@@ -211,16 +216,12 @@ def cam_comparison_figure(
         # The model's default layer where its map is readable at this input size, else the widget's choice.
         layer = (layers or {}).get(label) or candidate_layers(model, int(images.shape[-1]))[0]
         cams = compute_cams(model, images, [int(k) for k in preds], method, layer)
-        try:
-            lname = layer_name(model, target_layer(model, layer))
-        except ValueError:
-            lname = "?"
         for c in range(n_cols):
             ax = axes[r, c]
             ax.imshow(overlay(faces[c], cams[c], alpha))
             ax.set_title(f"{classes[preds[c]]} ({probs[c, preds[c]]:.2f})", fontsize=8,
                          color="darkgreen" if preds[c] == truth[c] else "firebrick")
-        axes[r, 0].set_ylabel(f"{label}\n{lname}", fontsize=8)
+        axes[r, 0].set_ylabel(f"{label}\n{_layer_label(model, layer)}", fontsize=8)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
