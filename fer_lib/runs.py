@@ -4,7 +4,7 @@ A run lives in ``runs/<model>-<key>/`` (``FER_RUNS_DIR`` overrides ``runs/``)::
 
     spec.json      the specification: what determines the weights (hashed into <key>) + "about"
     metrics.csv    one row per epoch (fer_lib.engine.fit)
-    checkpoint.pt  written every epoch; an interrupted run resumes from it
+    checkpoint.pt  written every epoch; an interrupted run resumes from it (removed once the run is complete)
     model.pt       the final state dict
     summary.json   written last: the run is complete (its total training time, epochs, finish time)
 
@@ -127,6 +127,9 @@ def train_cached(
     result = fit(model, train_set, cfg, val_set=val_set, run_dir=run_path, loss_fn=loss_fn)
     atomic_write_json(summary_path, {"spec": stored_spec, "completed": True, "wall_seconds": result.wall_seconds,
                                      "epochs": cfg.epochs, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    # A complete run never resumes, and its checkpoint (weights + optimiser state) is two to three times
+    # model.pt: a GMS-LPA run's is 0.9 GB, so a table's grid would fill a disk with dead checkpoints.
+    (run_path / CHECKPOINT).unlink(missing_ok=True)
     return model, result
 
 

@@ -56,6 +56,9 @@ def test_wall_seconds_add_up_over_a_resume(tmp_path):
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert summary["wall_seconds"] == pytest.approx(result.wall_seconds)
     assert result.wall_seconds >= result.history["epoch_seconds"].sum()
+    # The run is complete: its resume checkpoint is gone, its final weights stay.
+    assert not (result.run_dir / "checkpoint.pt").exists()
+    assert (result.run_dir / "model.pt").is_file()
 
 
 def test_loaded_run_reads_settings_from_the_spec_layout(tmp_path):
