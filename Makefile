@@ -14,12 +14,15 @@ DATA_ROOT ?=
 DEVICE    ?=
 SEEDS     ?=
 DRY_RUN   ?=
+# Other notebook parameters, space-separated NAME=VALUE (VALUE as JSON): PARAMS='rows=["resnet50"] folds=[0,1]'
+PARAMS    ?=
 FORCE     ?=
 export FORCE
 
 REPRO_ARGS = $(if $(SCALE),--scale $(SCALE)) $(if $(DATASET),--dataset $(DATASET)) \
              $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(DEVICE),--device $(DEVICE)) \
-             $(if $(SEEDS),--seeds $(SEEDS)) $(if $(DRY_RUN),--dry-run)
+             $(if $(SEEDS),--seeds $(SEEDS)) $(if $(DRY_RUN),--dry-run) \
+             $(foreach param,$(PARAMS),--param '$(param)')
 
 .PHONY: help setup test test-unit test-notebooks lint reproduce reproduce-all report lab bench gpu-check plan clean-runs pretrain
 
@@ -27,6 +30,7 @@ help:
 	@echo "make setup                 create .venv, install pinned dependencies, fer_lib (editable), the kernel"
 	@echo "make test                  unit tests + every notebook under nbval at the smoke scale"
 	@echo "make reproduce PAPER=pcnn TABLE=ii [SCALE=smoke|cpu|paper] [DATASET=..] [DATA_ROOT=..] [SEEDS=0,1,2]"
+	@echo "make reproduce PAPER=gmslpa TABLE=6 PARAMS='rows=[\"resnet50\",\"gmslpa_net\"] folds=[0,1]'  other notebook parameters"
 	@echo "make reproduce-table-ii    short form for PCNN's tables (any id: reproduce-table-v ...)"
 	@echo "make reproduce-table-v DRY_RUN=1   the paper recipe for 2 steps per run, into runs/dry-run/ (any device)"
 	@echo "make reproduce-figure-10   short form for PCNN's figures (10, 11, 12)"

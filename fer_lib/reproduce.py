@@ -2,6 +2,7 @@
 
     python -m fer_lib.reproduce list
     python -m fer_lib.reproduce run --paper pcnn --table ii [--scale cpu] [--dataset ...] [--data-root ...]
+    python -m fer_lib.reproduce run --paper gmslpa --table 6 --param 'rows=["resnet50", "gmslpa_net"]'
     python -m fer_lib.reproduce all [--scale ...]
     python -m fer_lib.reproduce report
     python -m fer_lib.reproduce pretrain [--source auto|fer2013|synth] [--data-root ...]
@@ -13,11 +14,14 @@ CSV and Markdown and its figures land in ``results/<paper>/``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from fer_lib.io import figure_sort_key, output_dir_for, repo_root
 from fer_lib.scales import SCALES
@@ -59,6 +63,21 @@ def declared_parameters(path: Path) -> set[str]:
     return set()
 
 
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """``["rows=[\"resnet50\"]", "folds=[0,1]", "name=text"]`` -> ``{"rows": ["resnet50"], "folds": [0, 1],
+    "name": "text"}``: each value is read as JSON, or kept as a string when it is not JSON."""
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ValueError(f"a notebook parameter is NAME=VALUE, got {item!r}")
+        try:
+            params[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name.strip()] = value
+    return params
+
+
 def find_notebook(paper: str, table: str) -> Path:
     path = notebooks_root() / paper / f"{_stem(table)}.ipynb"
     if not path.is_file():
@@ -78,8 +97,12 @@ def run_table(
     output_dir: str | os.PathLike | None = None,
     timeout: int | None = None,
     dry_run: bool = False,
+    extra_params: Mapping[str, Any] | None = None,
 ) -> Path:
     """Execute one table notebook; returns the path of the executed copy in the output folder.
+
+    ``extra_params``: any other parameter the notebook's parameters cell declares (``rows``, ``folds``, ``blocks``
+    ...); a name it does not declare raises, listing the ones it does.
 
     ``dry_run``: the paper scale's recipes for two optimiser steps per run and one evaluation batch
     (:func:`fer_lib.recipes.dry_run_recipe`), into ``runs/dry-run/<paper>`` unless ``output_dir`` says otherwise.
@@ -108,6 +131,12 @@ def run_table(
                        "seeds": seeds}.items():
         if value is not None and value != "":
             params[key] = value
+    declared = declared_parameters(source)
+    unknown = sorted(set(extra_params or {}) - declared)
+    if unknown:
+        raise ValueError(f"{source.name} declares no parameter {', '.join(unknown)}; it declares "
+                         f"{', '.join(sorted(declared))}")
+    params.update(extra_params or {})
     executed = out_dir / source.name
     print(f"executing {source} with {params}", flush=True)
     t0 = time.perf_counter()
@@ -178,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seeds", default=None, help="comma-separated, e.g. 0,1,2")
         p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
         p.add_argument("--output-dir", default=None, help="default: results/<paper>")
+        p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="another notebook parameter, VALUE as JSON (rows='[\"resnet50\"]', folds=[0,1]) or a "
+                            "plain string; repeatable")
         p.add_argument("--dry-run", action="store_true",
                        help="the paper recipes for 2 optimiser steps per run and 1 evaluation batch, into "
                             "runs/dry-run/<paper> (never results/)")
@@ -210,11 +242,13 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"wrote {build_report()}")
         return 0
+    if args.command == "all" and args.param:
+        parser.error("--param sets one notebook's parameters: use it with run, not all")
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     common = dict(scale=args.scale, dataset=args.dataset, data_root=args.data_root, device=args.device,
                   seeds=seeds, timeout=args.timeout, output_dir=args.output_dir, dry_run=args.dry_run)
     if args.command == "run":
-        run_table(args.paper, args.table, **common)
+        run_table(args.paper, args.table, **common, extra_params=parse_params(args.param))
     else:
         failures = []
         for paper, table, path in list_table_notebooks():

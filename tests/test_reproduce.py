@@ -100,3 +100,24 @@ def test_all_with_an_output_dir_writes_its_report_there(tiny_notebooks, tmp_path
     assert reproduce.main(["all", "--scale", "smoke", "--output-dir", str(out)]) == 0
     assert "PCNN — Table II" in (out / "REPORT.md").read_text()
     assert not (tmp_path / "results").exists()
+
+
+def test_notebook_parameters_from_the_command_line(tiny_notebooks):
+    assert reproduce.parse_params(['rows=["resnet50", "gmslpa_net"]', "folds=[0,1]", "fail=true", "name=a b"]) == {
+        "rows": ["resnet50", "gmslpa_net"], "folds": [0, 1], "fail": True, "name": "a b"}
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        reproduce.parse_params(["rows"])
+    # A parameter the notebook does not declare is refused before anything runs, naming the declared ones.
+    with pytest.raises(ValueError, match="declares no parameter rows; it declares .*fail"):
+        reproduce.run_table("pcnn", "ii", scale="smoke", output_dir=tiny_notebooks / "out",
+                            extra_params={"rows": ["x"]})
+    with pytest.raises(SystemExit):
+        reproduce.main(["all", "--scale", "smoke", "--param", "fail=true"])
+
+
+@pytest.mark.slow
+def test_a_parameter_reaches_the_notebook(tiny_notebooks):
+    argv = ["run", "--paper", "pcnn", "--table", "ii", "--scale", "smoke", "--output-dir",
+            str(tiny_notebooks / "out"), "--param", "fail=true"]
+    with pytest.raises(Exception, match="asked to fail"):
+        reproduce.main(argv)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from fer_lib.protocols import gmslpa, pcnn  # noqa: F401 -- registers the papers' table-row presets
 from fer_lib.protocols.comparisons import compare_recipes
-from fer_lib.protocols.presets import Preset, get_preset, list_presets, register_presets
+from fer_lib.protocols.presets import Preset, get_preset, list_presets, register_presets, select_rows
 from fer_lib.protocols.splits import (
     LISTS_DIR,
     REAL_SUBSETS,
@@ -85,6 +85,7 @@ __all__ = [
     "register_presets",
     "resolve_dataset",
     "run_seeds",
+    "select_rows",
     "stratified_subsample",
     "subset_rows",
     "subset_source",

@@ -9,6 +9,7 @@ Preset names are per paper (``get_preset("pcnn", "table2_bp")``), so papers neve
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 
 from fer_lib.protocols.training import ModelSetup
 
@@ -57,4 +58,20 @@ def get_preset(paper: str, name: str) -> Preset:
     return presets[name]
 
 
-__all__ = ["Preset", "get_preset", "list_presets", "register_presets"]
+def select_rows(variants: Mapping[str, str], rows: Sequence[str] | None) -> dict[str, str]:
+    """The rows of a table notebook's ``variants`` (``{preset name: paper row}``) that ``rows`` names, in the
+    table's order; ``rows=None`` keeps every row. A name that is not one of the table's rows raises, listing
+    them (a typo must not silently run nothing)."""
+    if rows is None:
+        return dict(variants)
+    if isinstance(rows, str):
+        rows = [rows]
+    unknown = [name for name in rows if name not in variants]
+    if unknown:
+        raise ValueError(f"rows {unknown} are not rows of this table; its rows: {', '.join(variants)}")
+    if not rows:
+        raise ValueError(f"rows is empty: name at least one of {', '.join(variants)} (or None for all)")
+    return {name: row for name, row in variants.items() if name in rows}
+
+
+__all__ = ["Preset", "get_preset", "list_presets", "register_presets", "select_rows"]
