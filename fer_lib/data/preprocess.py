@@ -1,5 +1,6 @@
 """Face preprocessing: Viola–Jones detection, eye-based rotation rectification, optional dlib landmarks,
-and the hand-crafted feature images (LBP, HOG, Gabor) and histogram equalisation CM-CNN's ablations use.
+the hand-crafted feature images (LBP, HOG, Gabor) and histogram equalisation CM-CNN's ablations use, and
+depth images fitted from a 3-D point cloud (:func:`fit_depth_map`, CM-CNN's gridfit step).
 
 Images may be ``PIL.Image`` objects or uint8 arrays (``HxW`` grey or ``HxWx3`` RGB). Everything runs
 offline: the Haar cascades ship with OpenCV 4.x (``cv2.data.haarcascades``; OpenCV 5 has none), and
@@ -358,3 +359,95 @@ def feature_image(image: ImageLike, kind: str, **options) -> ImageLike:
     if kind not in FEATURES:
         raise ValueError(f"unknown feature image {kind!r}; expected gray, equalized, {', '.join(FEATURES)}")
     return FEATURES[kind](image, **options)
+
+
+# -- depth images from 3-D scans ---------------------------------------------------------------------------
+def fit_depth_map(
+    points: np.ndarray,
+    shape: tuple[int, int],
+    bounds: tuple[float, float, float, float] | None = None,
+    smoothness: float = 1.0,
+) -> np.ndarray:
+    """A depth image ``z(x, y)`` ``[H, W]`` (float64) fitted to a 3-D point cloud ``points [P, 3]`` (x, y, z).
+
+    CM-CNN (seed 002, Sect. III-B4) fits the surface with gridfit (D'Errico): the same method, written here.
+    The unknowns are the ``H x W`` node values of a regular grid over ``bounds`` (``x_min, x_max, y_min,
+    y_max``; default the points' extent; row 0 at ``y_max``, i.e. image orientation). Each point asks the
+    bilinear interpolation of its four nodes to equal its ``z``; every interior node asks its second
+    differences along x and along y to vanish (a thin-plate-like regulariser), weighted by ``smoothness``
+    times the ratio of the two equation counts, so the balance does not depend on the grid or the point
+    count. The sparse least-squares system is solved directly (its normal equations, scipy's sparse LU).
+    Nodes far from every point are filled smoothly by the regulariser, never left empty; points outside
+    ``bounds`` are ignored.
+    """
+    from scipy.sparse import coo_matrix, vstack
+    from scipy.sparse.linalg import spsolve
+
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise ValueError(f"fit_depth_map: points must be [P, 3] (x, y, z), got shape {points.shape}")
+    points = points[np.isfinite(points).all(axis=1)]
+    height, width = (int(v) for v in shape)
+    if height < 3 or width < 3:
+        raise ValueError(f"fit_depth_map: the grid must be at least 3 x 3, got {shape}")
+    if smoothness <= 0:
+        raise ValueError(f"fit_depth_map: smoothness must be > 0, got {smoothness}")
+    if bounds is None:
+        if len(points) == 0:
+            raise ValueError("fit_depth_map: no finite points and no bounds to place the grid")
+        bounds = (points[:, 0].min(), points[:, 0].max(), points[:, 1].min(), points[:, 1].max())
+    x_min, x_max, y_min, y_max = (float(b) for b in bounds)
+    if not (x_max > x_min and y_max > y_min):
+        raise ValueError(f"fit_depth_map: empty bounds {bounds}")
+    inside = ((points[:, 0] >= x_min) & (points[:, 0] <= x_max) & (points[:, 1] >= y_min) & (points[:, 1] <= y_max))
+    points = points[inside]
+    if len(points) < 3:
+        raise ValueError(f"fit_depth_map: {len(points)} point(s) inside the bounds; at least 3 are needed")
+
+    # Continuous grid coordinates: column from x, row from y (row 0 = y_max).
+    col = (points[:, 0] - x_min) / (x_max - x_min) * (width - 1)
+    row = (y_max - points[:, 1]) / (y_max - y_min) * (height - 1)
+    c0 = np.clip(np.floor(col).astype(np.int64), 0, width - 2)
+    r0 = np.clip(np.floor(row).astype(np.int64), 0, height - 2)
+    fc, fr = col - c0, row - r0
+    node = lambda r, c: r * width + c  # noqa: E731 -- the grid's flat index
+    n_points, n_nodes = len(points), height * width
+    eq = np.repeat(np.arange(n_points), 4)
+    cols = np.stack([node(r0, c0), node(r0, c0 + 1), node(r0 + 1, c0), node(r0 + 1, c0 + 1)], 1).ravel()
+    vals = np.stack([(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc], 1).ravel()
+    data = coo_matrix((vals, (eq, cols)), shape=(n_points, n_nodes))
+
+    # Second differences along x (interior columns) and along y (interior rows).
+    rr, cc = np.meshgrid(np.arange(height), np.arange(1, width - 1), indexing="ij")
+    rr, cc = rr.ravel(), cc.ravel()
+    n_x = len(rr)
+    x_rows = np.repeat(np.arange(n_x), 3)
+    x_cols = np.stack([node(rr, cc - 1), node(rr, cc), node(rr, cc + 1)], 1).ravel()
+    rr2, cc2 = np.meshgrid(np.arange(1, height - 1), np.arange(width), indexing="ij")
+    rr2, cc2 = rr2.ravel(), cc2.ravel()
+    n_y = len(rr2)
+    y_rows = np.repeat(np.arange(n_y), 3) + n_x
+    y_cols = np.stack([node(rr2 - 1, cc2), node(rr2, cc2), node(rr2 + 1, cc2)], 1).ravel()
+    stencil = np.tile([1.0, -2.0, 1.0], n_x + n_y)
+    reg = coo_matrix((stencil, (np.concatenate([x_rows, y_rows]), np.concatenate([x_cols, y_cols]))),
+                     shape=(n_x + n_y, n_nodes))
+    weight = smoothness * math.sqrt(n_points / (n_x + n_y))
+    system = vstack([data, weight * reg]).tocsr()
+    rhs = np.concatenate([points[:, 2], np.zeros(n_x + n_y)])
+    z = spsolve((system.T @ system).tocsc(), system.T @ rhs)
+    return np.asarray(z, dtype=np.float64).reshape(height, width)
+
+
+def depth_image(depth: np.ndarray, background: float | None = None) -> np.ndarray:
+    """A fitted depth map as a uint8 image: nearer is brighter, scaled to the map's range (0..255); with
+    ``background`` (a z value), everything at or beyond it is 0."""
+    depth = np.asarray(depth, dtype=np.float64)
+    if background is None:
+        return _to_uint8(depth)
+    face = depth > background
+    out = np.zeros(depth.shape, dtype=np.uint8)
+    if face.any():
+        low, high = float(depth[face].min()), float(depth[face].max())
+        scale = 254.0 / (high - low) if high > low else 0.0
+        out[face] = np.round(1.0 + (depth[face] - low) * scale).astype(np.uint8)
+    return out

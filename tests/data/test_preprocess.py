@@ -124,3 +124,49 @@ def test_transform_options_keep_the_profiles() -> None:
     assert float((x01[0] - x01[1]).abs().max()) < 1e-5 and float((x01[1] - x01[2]).abs().max()) < 1e-5
     with pytest.raises(ValueError, match="method"):
         build_transform("basic", 32, equalize="local")
+
+
+# -- depth images from point clouds (CM-CNN's gridfit step) ------------------------------------------------
+def _face_like_surface(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A smooth dome with a nose-like bump: z in about [0, 1.3]."""
+    return 1.0 - 0.5 * (x ** 2 + y ** 2) + 0.3 * np.exp(-((x / 0.15) ** 2 + (y / 0.25) ** 2))
+
+
+def test_depth_fit_recovers_a_smooth_surface_from_scattered_points() -> None:
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(-1, 1, size=(6000, 2))
+    points = np.column_stack([xy, _face_like_surface(xy[:, 0], xy[:, 1]) + rng.normal(0, 0.005, 6000)])
+    depth = pp.fit_depth_map(points, (48, 48), bounds=(-1, 1, -1, 1), smoothness=0.5)
+    gx, gy = np.meshgrid(np.linspace(-1, 1, 48), np.linspace(1, -1, 48))  # row 0 is y = +1
+    error = np.abs(depth - _face_like_surface(gx, gy))
+    assert depth.shape == (48, 48)
+    assert np.median(error) < 0.004 and error.max() < 0.04  # the bump is the hardest part
+    assert np.unravel_index(depth.argmax(), depth.shape) in {(23, 23), (23, 24), (24, 23), (24, 24)}
+
+
+def test_depth_fit_fills_holes_and_keeps_the_orientation() -> None:
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(-1, 1, size=(3000, 2))
+    xy = xy[np.hypot(xy[:, 0] - 0.4, xy[:, 1] - 0.4) > 0.3]  # a hole with no point (top right)
+    plane = np.column_stack([xy, 2.0 * xy[:, 1]])  # z grows with y: the top row is the highest
+    depth = pp.fit_depth_map(plane, (20, 20), bounds=(-1, 1, -1, 1))
+    assert np.isfinite(depth).all()
+    assert depth[0].mean() > 1.8 and depth[-1].mean() < -1.8
+    # A plane has no second differences: the regulariser fills the hole with the plane itself.
+    gy = np.linspace(1, -1, 20)[:, None]
+    assert np.abs(depth - 2.0 * gy).max() < 1e-3
+    image = pp.depth_image(depth)
+    assert image.dtype == np.uint8 and image[0].min() > image[-1].max()
+    masked = pp.depth_image(depth, background=0.0)
+    assert (masked[-1] == 0).all() and masked[0].min() > 0
+
+
+def test_depth_fit_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"\[P, 3\]"):
+        pp.fit_depth_map(np.zeros((10, 2)), (8, 8))
+    with pytest.raises(ValueError, match="at least 3 x 3"):
+        pp.fit_depth_map(np.random.rand(10, 3), (2, 8))
+    with pytest.raises(ValueError, match="inside the bounds"):
+        pp.fit_depth_map(np.random.rand(10, 3), (8, 8), bounds=(5, 6, 5, 6))
+    with pytest.raises(ValueError, match="smoothness"):
+        pp.fit_depth_map(np.random.rand(10, 3), (8, 8), smoothness=0)
