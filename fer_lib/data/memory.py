@@ -118,6 +118,7 @@ AUGMENTS: dict[str, BatchAugment | None] = {
     "pcnn": BatchAugment(flip=True, shift=32 / 224, rotate=20.0, rotate_p=0.2, erase_p=0.5),
     "poster": BatchAugment(flip=True, erase_p=0.5, erase_scale=(0.02, 0.1)),
     "gmslpa": BatchAugment(flip=True, shift=GMSLPA_SHIFT, rotate=GMSLPA_ROTATION, rotate_p=1.0, scale=GMSLPA_SCALE),
+    "cmcnn": None,  # CM-CNN states no augmentation
 }
 
 
@@ -172,6 +173,7 @@ class InMemoryImages(FERDataset):
         targets: np.ndarray | None = None,
         metadata=None,
         output_size: int | None = None,
+        normalisation: tuple[Sequence[float], Sequence[float]] = (IMAGENET_MEAN, IMAGENET_STD),
     ) -> None:
         if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] not in (1, 3):
             raise ValueError(f"images must be uint8 [N, 1 or 3, S, S], got {images.dtype} {list(images.shape)}")
@@ -187,14 +189,18 @@ class InMemoryImages(FERDataset):
         self.name = source.name
         self.data_kind = source.data_kind
         self.skipped = dict(source.skipped)
-        self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        self.normalisation = (tuple(normalisation[0]), tuple(normalisation[1]))
+        self._mean = torch.tensor(self.normalisation[0], dtype=torch.float32).view(1, 3, 1, 1)
+        self._std = torch.tensor(self.normalisation[1], dtype=torch.float32).view(1, 3, 1, 1)
 
     @classmethod
     def from_dataset(cls, dataset: FERDataset, image_size: int, augment: BatchAugment | None = None,
-                     progress: bool = False, store_size: int | None = None) -> InMemoryImages:
+                     progress: bool = False, store_size: int | None = None,
+                     normalisation: tuple[Sequence[float], Sequence[float]] = (IMAGENET_MEAN, IMAGENET_STD),
+                     ) -> InMemoryImages:
         """Decode every image of ``dataset`` (its own transform is ignored) for batches of ``image_size`` pixels,
-        stored at ``store_size`` (default ``image_size``; :func:`store_size_for` picks the native side).
+        stored at ``store_size`` (default ``image_size``; :func:`store_size_for` picks the native side), and
+        normalised with ``normalisation`` (mean, std; a profile's is ``transforms.NORMALISATION[profile]``).
 
         Grey sources (every image with equal channels) are stored with one channel.
         """
@@ -205,7 +211,7 @@ class InMemoryImages(FERDataset):
             frames[i] = _decode(dataset.load_image(i), side)
         grey = bool(n) and bool((frames[:, 0] == frames[:, 1]).all() and (frames[:, 1] == frames[:, 2]).all())
         images = torch.from_numpy(np.ascontiguousarray(frames[:, :1] if grey else frames))
-        return cls(images, dataset, augment, output_size=image_size)
+        return cls(images, dataset, augment, output_size=image_size, normalisation=normalisation)
 
     # -- one sample at a time (tools) -------------------------------------------------------
     def load_image(self, index: int) -> Image.Image:
@@ -221,7 +227,8 @@ class InMemoryImages(FERDataset):
     def subset(self, indices: Sequence[int] | np.ndarray) -> InMemoryImages:
         idx = np.asarray(indices, dtype=np.int64)
         return InMemoryImages(self.images[torch.from_numpy(idx)], self, self.augment, self.targets[idx],
-                              self.metadata.iloc[idx], output_size=self.output_size)
+                              self.metadata.iloc[idx], output_size=self.output_size,
+                              normalisation=self.normalisation)
 
     def on_device(self, device: str | torch.device) -> torch.Tensor:
         """The stored images on ``device``, copied there on first use and kept (one copy per device)."""

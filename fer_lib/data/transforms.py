@@ -15,7 +15,13 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Recipes: what each paper's training pipeline does on top of resize + normalise.
 #: GMS-LPA's augmentation strengths (the paper names the operations, not their ranges: ledger entry).
 GMSLPA_ROTATION, GMSLPA_SHIFT, GMSLPA_SCALE = 10.0, 0.1, 0.1
-PROFILES: tuple[str, ...] = ("basic", "shift", "pcnn", "poster", "gmslpa", "eval")
+PROFILES: tuple[str, ...] = ("basic", "shift", "pcnn", "poster", "gmslpa", "cmcnn", "eval")
+#: The (mean, std) each profile normalises with: ImageNet's, except CM-CNN's images "normalized to (0, 1)"
+#: (Sect. IV-B): modality-packed images (fer_lib.data.modalities) whose channels are not colours.
+NORMALISATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    profile: ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)) if profile == "cmcnn" else (IMAGENET_MEAN, IMAGENET_STD)
+    for profile in PROFILES
+}
 
 
 class GrayToRGB:
@@ -63,6 +69,8 @@ def build_transform(
     - ``poster``: resize, flip, normalisation, random erasing (scale 0.02-0.1).
     - ``gmslpa``: GMS-LPA's "random rotation, flipping, shifting, and scaling" (magnitudes unstated; fer_lib:
       flip, up to 10 degrees, 10 % shifts, scale 0.9-1.1), normalisation.
+    - ``cmcnn``: CM-CNN's: resize and scale to (0, 1), no augmentation (the paper states none), no ImageNet
+      normalisation (its channels are modalities: grey, LBP, depth ...).
     - ``eval`` (or ``train=False`` with any profile): resize and normalise only.
 
     Options applied first, in train and eval alike: ``grayscale=True`` makes the image grey in three
@@ -74,8 +82,8 @@ def build_transform(
     pre = ([GrayToRGB()] if grayscale else []) + ([HistEqualize(equalize)] if equalize else [])
     if pre:
         resize = T.Compose([*pre, resize])
-    to_tensor = [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    if not train or profile == "eval":
+    to_tensor = [T.ToTensor(), T.Normalize(*NORMALISATION[profile])]
+    if not train or profile in ("eval", "cmcnn"):
         return T.Compose([resize, *to_tensor])
     if profile == "basic":
         return T.Compose([resize, T.RandomHorizontalFlip(), *to_tensor])

@@ -5,6 +5,7 @@ fusion network (CMFN), with the modality subsets and the fusion of its Tables II
 Architecture at the paper's 148 px (names as in the paper; ``M`` modalities, ``C = 128``)::
 
     images [B, M, 148, 148]      one grey-level channel per modality, in the order of ``modalities``
+                                 (or fer_lib.data.modalities' packed [B, 3, 148, 148]: the first M channels)
       |-- per modality m: its FEN ------------------------------------------> f_m [B, C, 9, 9]
       |     depth: four stages conv -> BN -> PReLU -> max-pool (DeepID-like, Fig. 3(a))
       |     grey / LBP / HOG / Gabor: the same four stages, each deepened by a residual conv (Fig. 3(b))
@@ -154,8 +155,9 @@ class CMCNNOutput(NamedTuple):
 class CMCNN(nn.Module):
     """CM-CNN (seed 002); the options are in the module docstring.
 
-    Input ``[B, M, s, s]``: channel ``i`` is modality ``modalities[i]`` (``fer_lib.data`` stacks them so),
-    ``s`` a multiple of 16 plus up to 15 (148 gives 9 x 9 maps). Output :class:`CMCNNOutput`.
+    Input ``[B, M, s, s]`` or a packed image ``[B, 3, s, s]`` (:mod:`fer_lib.data.modalities`): channel ``i`` is
+    modality ``modalities[i]``; a packed image's channels beyond ``M`` are its padding and are not read. 148 px
+    gives 9 x 9 maps. Output :class:`CMCNNOutput`.
     """
 
     def __init__(self, num_classes: int = 6, modalities: Sequence[str] = ("gray", "lbp", "depth"),
@@ -188,9 +190,10 @@ class CMCNN(nn.Module):
 
     def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each modality's FEN map ``{m: [B, C, h, w]}``."""
-        if images.dim() != 4 or images.shape[1] != len(self.modalities):
+        if images.dim() != 4 or images.shape[1] not in (len(self.modalities), 3) \
+                or images.shape[1] < len(self.modalities):
             raise ValueError(f"CM-CNN with modalities {self.modalities} takes [B, {len(self.modalities)}, H, W] "
-                             f"(one channel per modality), got {list(images.shape)}")
+                             f"(one channel per modality) or a packed [B, 3, H, W], got {list(images.shape)}")
         return {m: self.fens[m](images[:, i:i + 1]) for i, m in enumerate(self.modalities)}
 
     def embeddings(self, maps: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

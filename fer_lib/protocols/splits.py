@@ -19,7 +19,8 @@ import numpy as np
 
 from fer_lib.data import FERDataset, load_dataset
 from fer_lib.data.memory import InMemoryImages, augment_for, store_size_for
-from fer_lib.data.transforms import build_transform
+from fer_lib.data.modalities import ModalityImages
+from fer_lib.data.transforms import NORMALISATION, build_transform
 from fer_lib.recipes import Recipe
 from fer_lib.settings import data_kind_of, dataset_root
 
@@ -69,6 +70,13 @@ def _read_split(dataset: str, split: str, recipe: Recipe, data_root: Path | None
                 options: dict[str, Any]) -> FERDataset:
     # The per-image transform serves the DataLoader path; in memory, images are augmented per batch instead.
     transform = build_transform(recipe.transform, recipe.image_size, train=train)
+    # CM-CNN's inputs: the loader's images become their modalities packed into the channels (the wrapper then
+    # applies the transform).
+    options = dict(options)
+    modalities = options.pop("modalities", None)
+    packed_transform = transform
+    if modalities is not None:
+        transform = None
     if data_kind_of(dataset) == "synthetic":
         ds = load_dataset(dataset, split=split, scale=recipe.scale, image_size=recipe.image_size,
                           transform=transform, **options)
@@ -77,6 +85,8 @@ def _read_split(dataset: str, split: str, recipe: Recipe, data_root: Path | None
             raise ValueError(f"dataset {dataset!r} is real data: pass data_root (the folder holding your copy)")
         ds = load_dataset(dataset, root=dataset_root(data_root, dataset), split=split, transform=transform,
                           **options)
+    if modalities is not None:
+        ds = ModalityImages(ds, modalities, transform=packed_transform)
     source_size = len(ds)
     ds = stratified_subsample(ds, recipe.max_train if train else recipe.max_test, seed)
     ds.source_size = source_size  # before the size cap: what a dry run's plan projects
@@ -84,7 +94,7 @@ def _read_split(dataset: str, split: str, recipe: Recipe, data_root: Path | None
         side = store_size_for(ds, recipe.image_size) if recipe.resize_on_device else recipe.image_size
         if len(ds) * 3 * side * side <= in_memory_limit_bytes():
             ds = InMemoryImages.from_dataset(ds, recipe.image_size, augment_for(recipe.transform, train),
-                                             store_size=side)
+                                             store_size=side, normalisation=NORMALISATION[recipe.transform])
     return ds
 
 
