@@ -8,7 +8,7 @@ Architecture at the paper's 148 px (names as in the paper; ``M`` modalities, ``C
                                  (or fer_lib.data.modalities' packed [B, 3, 148, 148]: the first M channels)
       |-- per modality m: its FEN ------------------------------------------> f_m [B, C, 9, 9]
       |     depth: four stages conv -> BN -> PReLU -> max-pool (DeepID-like, Fig. 3(a))
-      |     grey / LBP / HOG / Gabor: the same four stages, each deepened by a residual conv (Fig. 3(b))
+      |     grey / LBP / HOG / Gabor: the same four stages, each followed by a residual conv (Fig. 3(b))
       |-- CMFN, for every ordered pair (m, n), m != n (Eq. 3, Fig. 5):
       |     G1, G2 = 1x1 convs of f_m; D1 = 1x1 conv of f_n               [B, C, N], N = 9 x 9
       |     Att_mn = sigmoid(G1^T D1)                                     [B, N, N]
@@ -65,27 +65,27 @@ TEXTURE_FEN: tuple[tuple[int, int], ...] = DEPTH_FEN
 
 
 class ConvStage(nn.Module):
-    """One FEN stage: ``conv(k) -> BN -> PReLU`` (``[B, c_in, H, W] -> [B, c_out, H, W]``), with ``residual`` a
-    second ``conv3x3 -> BN`` added back through a skip connection and a PReLU, then a 2 x 2 max-pool
-    (``-> [B, c_out, H // 2, W // 2]``)."""
+    """One FEN stage: ``conv(k) -> BN -> PReLU -> 2 x 2 max-pool`` (``[B, c_in, H, W] -> [B, c_out, H/2, W/2]``);
+    with ``residual``, then ``x + BN(conv3x3(x))`` through a PReLU (the texture FEN's added layer with its skip
+    connection), at the pooled resolution, where it costs a quarter of what it would before the pool."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, residual: bool):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False)
         self.bn = nn.BatchNorm2d(out_channels)
         self.act = nn.PReLU(out_channels)
+        self.pool = nn.MaxPool2d(2)
         if residual:
             self.res_conv = conv3x3(out_channels, out_channels)
             self.res_bn = nn.BatchNorm2d(out_channels)
             self.res_act = nn.PReLU(out_channels)
         self.residual = residual
-        self.pool = nn.MaxPool2d(2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act(self.bn(self.conv(x)))
+        x = self.pool(self.act(self.bn(self.conv(x))))
         if self.residual:
             x = self.res_act(x + self.res_bn(self.res_conv(x)))
-        return self.pool(x)
+        return x
 
 
 class FeatureExtractionNetwork(nn.Module):
