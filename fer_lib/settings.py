@@ -31,6 +31,8 @@ DATASET_DIRS: dict[str, str] = {
     "jaffe": "jaffe",
     "affectnet": "affectnet",
     "bu3dfe": "bu3dfe",
+    "bu3dfe-3d": "bu3dfe",
+    "bosphorus": "bosphorus",
     "multipie": "multipie",
 }
 

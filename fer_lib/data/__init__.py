@@ -37,6 +37,7 @@ def load_dataset(name: str, **cfg) -> FERDataset:
 # Importing the dataset modules registers their names; they import register_dataset from here, so this comes last.
 from fer_lib.data import (  # noqa: E402, F401
     affectnet,
+    bosphorus,
     bu3dfe,
     ckplus,
     fer2013,

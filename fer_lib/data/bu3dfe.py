@@ -1,4 +1,5 @@
-"""BU-3DFE as 2-D images: the distributed frontal textures, and 2-D renders of its 3-D models at given views.
+"""BU-3DFE as 2-D images: the distributed frontal textures, and 2-D renders of its 3-D models at given views
+(``bu3dfe``, GMS-LPA); and its 3-D models as aligned grey and depth images (``bu3dfe-3d``, CM-CNN).
 
 BU-3DFE (Yin et al., 2006) holds 100 subjects x (6 expressions x 4 intensities + neutral) 3-D face models.
 As distributed, each subject folder holds the models and one frontal 2-D texture per model::
@@ -41,6 +42,7 @@ from fer_lib.data import register_dataset
 from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, subject_fold_split
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import SIX_BASIC
+from fer_lib.data.scans import ScanDataset
 
 #: BU-3DFE expression code -> canonical class name.
 BU3DFE_TO_CANONICAL: dict[str, str] = {
@@ -140,3 +142,70 @@ def build_bu3dfe(
 
 
 __all__ = ["BU3DFE_TO_CANONICAL", "LAYOUT", "PROTOCOLS", "build_bu3dfe"]
+
+
+# -- the 3-D models, as CM-CNN's aligned grey and depth images -----------------------------------------------
+#: CM-CNN's (seed 002) protocols on the 3-D models: the intensity level each keeps (ledger CM-CNN 6: P1 the
+#: strongest, P2 the second strongest), 60 subjects x 6 expressions = 360 samples each, tenfold.
+SCAN_PROTOCOLS: dict[str, int] = {"p1": 4, "p2": 3}
+LAYOUT_3D = ("<SUBJECT>/<SUBJECT>_<EX><II><RACE>_F3D.wrl VRML models with their <SUBJECT>_<EX><II><RACE>_F3D.bmp "
+             "textures (e.g. F0001/F0001_AN04WH_F3D.wrl; EX: AN DI FE HA SA SU NE)")
+_MODEL = re.compile(r"^([FM]\d{4})_([A-Z]{2})(\d{2})([A-Z]{2})_F3D$", re.IGNORECASE)
+
+
+@register_dataset("bu3dfe-3d")
+def build_bu3dfe_3d(
+    root: str | os.PathLike | None = None,
+    split: str = "all",
+    fold: int | None = None,
+    protocol: str = "p1",
+    num_folds: int = 10,
+    num_subjects: int = 60,
+    seed: int = 0,
+    image_size: int = 148,
+    transform: Callable[[Image.Image], Any] | None = None,
+    return_meta: bool = False,
+) -> ScanDataset:
+    """BU-3DFE's 3-D models for CM-CNN (seed 002): each ``_F3D.wrl`` model and its texture fitted into a grey and
+    a depth image at ``image_size`` (:class:`fer_lib.data.scans.ScanDataset`). ``protocol``: ``p1`` / ``p2``
+    (:data:`SCAN_PROTOCOLS`: ``num_subjects`` drawn with ``seed`` among those with all six expressions at the
+    protocol's intensity, one model each) or ``all`` (every non-neutral model). Folds: subject-independent,
+    ``num_folds`` = 10. ``metadata``: ``subject``, ``code``, ``intensity``, ``race``, ``fold``, ``path``."""
+    from fer_lib.data.bosphorus import draw_subjects
+
+    path = check_root(root, "bu3dfe-3d", LAYOUT_3D)
+    if (path / "BU-3DFE").is_dir():
+        path = path / "BU-3DFE"
+    if protocol not in (*SCAN_PROTOCOLS, "all"):
+        raise ValueError(f"bu3dfe-3d: protocol must be one of {[*SCAN_PROTOCOLS, 'all']}, got {protocol!r}")
+    records = []
+    for file in sorted(path.glob("*/*_F3D.wrl")):
+        match = _MODEL.match(file.stem)
+        if match is None or match.group(2).upper() not in BU3DFE_TO_CANONICAL:
+            raise LabelFileError(f"bu3dfe-3d: file name {file} does not follow the layout; expected {LAYOUT_3D}")
+        subject, code, level, race = match.groups()
+        records.append((file, subject.upper(), code.upper(), int(level), race.upper(),
+                        BU3DFE_TO_CANONICAL[code.upper()]))
+    if not records:
+        raise DatasetLayoutError(f"bu3dfe-3d: no _F3D.wrl model under {path}; expected {LAYOUT_3D}")
+    frame = pd.DataFrame(records, columns=["path", "subject", "code", "intensity", "race", "class"])
+    skipped: dict[str, int] = {}
+    neutral = frame["class"] == "neutral"
+    add_skip(skipped, "neutral (excluded)", int(neutral.sum()))
+    frame = frame[~neutral]
+    if protocol in SCAN_PROTOCOLS:
+        level = SCAN_PROTOCOLS[protocol]
+        at_level = frame["intensity"] == level
+        add_skip(skipped, f"intensity other than {level} (protocol {protocol})", int((~at_level).sum()))
+        frame = frame[at_level]
+        complete = frame.groupby("subject")["class"].transform("nunique") == 6
+        add_skip(skipped, f"subject without all six expressions at intensity {level}", int((~complete).sum()))
+        chosen = draw_subjects(frame[complete], num_subjects, seed, "bu3dfe-3d",
+                               f"all six expressions at intensity {level}")
+        add_skip(skipped, f"subject not drawn for protocol {protocol}", int(complete.sum()) - len(chosen))
+        frame = chosen
+    frame = subject_fold_split(frame, split, fold, num_folds, seed, "bu3dfe-3d")
+    return ScanDataset("bu3dfe-3d", SIX_BASIC, frame["path"].tolist(),
+                       frame["class"].map(SIX_BASIC.index).to_numpy(dtype=np.int64),
+                       frame[["subject", "code", "intensity", "race", "fold"]], image_size=image_size,
+                       transform=transform, return_meta=return_meta, skipped=skipped)

@@ -328,6 +328,105 @@ def write_multipie(root: str | os.PathLike, n_subjects: int = 6, size: int = 48)
     return root
 
 
+# -- 3-D scans (CM-CNN's BU-3DFE models and Bosphorus) ----------------------------------------------------
+def face_scan(cls: str, n: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A face-like range grid of class ``cls``: ``(grid [5, n, n] = x, y, z, u, v; face mask [n, n])``.
+
+    An ellipsoidal dome over x, y in [-1, 1] (+z towards the camera) with a nose and a mouth whose curvature
+    follows the class (as :func:`face_image`'s); ``u, v`` map x, y into a texture image (``v`` upwards)."""
+    rng = np.random.default_rng(seed)
+    axis = np.linspace(-1.0, 1.0, n)
+    x, y = np.meshgrid(axis, axis[::-1])
+    r2 = (x / 0.75) ** 2 + (y / 0.95) ** 2
+    face = r2 < 1.0
+    z = np.sqrt(np.clip(1.0 - r2, 0.0, None)) * 0.6
+    z += 0.15 * np.exp(-((x / 0.12) ** 2 + ((y + 0.05) / 0.25) ** 2))  # nose
+    curve, opening = _MOUTH[cls]
+    mouth_y = -0.45 + 0.03 * curve * (x / 0.3) ** 2
+    z += 0.04 * (1 + opening / 3) * np.exp(-((x / 0.3) ** 2 + ((y - mouth_y) / 0.05) ** 2))
+    z += rng.normal(0.0, 0.002, size=z.shape)
+    return np.stack([x, y, z, (x + 1) / 2, (y + 1) / 2]), face
+
+
+def write_bosphorus(root: str | os.PathLike, n_subjects: int = 12, n: int = 32) -> Path:
+    """Bosphorus: ``bs000/bs000_E_HAPPY_0.bnt`` range scans with their ``.png`` images for the six basic
+    expressions, plus a neutral scan per subject (skipped by the loader), a second take of one expression for
+    the first subject, and one subject missing its fear scan (left out of protocol p1)."""
+    from fer_lib.data.bosphorus import BOSPHORUS_TO_CANONICAL
+    from fer_lib.data.scans import write_bnt
+
+    root = Path(root)
+    zmin = -1.0e9
+    k = 0
+    for i in range(n_subjects):
+        subject = f"bs{i:03d}"
+        folder = root / subject
+        folder.mkdir(parents=True, exist_ok=True)
+        takes = [(e, 0) for e in BOSPHORUS_TO_CANONICAL] + [("N", 0)] + ([("HAPPY", 1)] if i == 0 else [])
+        for emotion, take in takes:
+            if i == n_subjects - 1 and emotion == "FEAR":
+                continue
+            stem = f"{subject}_N_N_0" if emotion == "N" else f"{subject}_E_{emotion}_{take}"
+            cls = BOSPHORUS_TO_CANONICAL.get(emotion, "neutral")
+            k += 1
+            grid, face = face_scan(cls, n, seed=k)
+            grid[2][~face] = zmin
+            write_bnt(folder / f"{stem}.bnt", grid, zmin, f"{stem}.png")
+            Image.fromarray(face_image(cls, size=64, seed=k, rgb=True)).save(folder / f"{stem}.png")
+    return root
+
+
+def _vrml_model(grid: np.ndarray, face: np.ndarray, texture_name: str) -> str:
+    """A BU-3DFE-style VRML 2.0 model of a range grid's face points: triangles over the grid, one texture
+    coordinate per vertex."""
+    n = face.shape[0]
+    index = -np.ones(face.shape, dtype=np.int64)
+    index[face] = np.arange(int(face.sum()))
+    triangles = []
+    for r in range(n - 1):
+        for c in range(n - 1):
+            a, b, d, e = index[r, c], index[r, c + 1], index[r + 1, c], index[r + 1, c + 1]
+            if min(a, b, d) >= 0:
+                triangles.append((a, d, b))
+            if min(b, d, e) >= 0:
+                triangles.append((b, d, e))
+    points = ",\n".join(f"{x:.5f} {y:.5f} {z:.5f}" for x, y, z in zip(*(grid[i][face] for i in range(3)),
+                                                                       strict=True))
+    uvs = ",\n".join(f"{u:.5f} {v:.5f}" for u, v in zip(grid[3][face], grid[4][face], strict=True))
+    faces = ",\n".join(f"{a}, {b}, {c}, -1" for a, b, c in triangles)
+    return ("#VRML V2.0 utf8\n\nTransform { children [ Shape {\n"
+            f"  appearance Appearance {{ texture ImageTexture {{ url \"{texture_name}\" }} }}\n"
+            "  geometry IndexedFaceSet {\n"
+            f"    coord Coordinate {{ point [\n{points}\n] }}\n"
+            f"    texCoord TextureCoordinate {{ point [\n{uvs}\n] }}\n"
+            f"    coordIndex [\n{faces}\n]\n"
+            f"    texCoordIndex [\n{faces}\n]\n"
+            "  }\n} ] }\n")
+
+
+def write_bu3dfe_scans(root: str | os.PathLike, n_subjects: int = 12, levels: tuple[int, ...] = (3, 4),
+                       n: int = 24) -> Path:
+    """BU-3DFE's 3-D models: ``F0001/F0001_AN04WH_F3D.wrl`` VRML models with their ``_F3D.bmp`` textures for the
+    six expressions at ``levels`` and the neutral model, half the subjects female (``F``), half male (``M``)."""
+    from fer_lib.data.bu3dfe import BU3DFE_TO_CANONICAL
+
+    root = Path(root)
+    k = 0
+    for i in range(n_subjects):
+        subject = f"{'FM'[i % 2]}{i + 1:04d}"
+        folder = root / subject
+        folder.mkdir(parents=True, exist_ok=True)
+        models = [(code, level) for code in BU3DFE_TO_CANONICAL if code != "NE" for level in levels] + [("NE", 0)]
+        for code, level in models:
+            stem = f"{subject}_{code}{level:02d}WH_F3D"
+            cls = BU3DFE_TO_CANONICAL[code]
+            k += 1
+            grid, face = face_scan(cls, n, seed=k)
+            (folder / f"{stem}.wrl").write_text(_vrml_model(grid, face, f"{stem}.bmp"))
+            Image.fromarray(face_image(cls, size=64, seed=k, rgb=True)).save(folder / f"{stem}.bmp")
+    return root
+
+
 def write_all(root: str | os.PathLike) -> dict[str, Path]:
     """Every fixture under ``root``; returns the root to pass to each loader (plus ``lists_root``)."""
     root = Path(root)
