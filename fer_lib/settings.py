@@ -33,6 +33,7 @@ DATASET_DIRS: dict[str, str] = {
     "bu3dfe": "bu3dfe",
     "bu3dfe-3d": "bu3dfe",
     "bosphorus": "bosphorus",
+    "rgbd-pairs": "rgbd",
     "multipie": "multipie",
 }
 

@@ -46,6 +46,7 @@ from fer_lib.data import (  # noqa: E402, F401
     multipie,
     occlusion_pose,
     rafdb,
+    rgbd,
     synth,
 )
 

@@ -427,6 +427,26 @@ def write_bu3dfe_scans(root: str | os.PathLike, n_subjects: int = 12, levels: tu
     return root
 
 
+def write_rgbd_pairs(root: str | os.PathLike, n_subjects: int = 4, frames: int = 2, size: int = 64) -> Path:
+    """RGB-D pairs: ``S01/happiness/000_color.png`` with ``000_depth.png`` (16-bit millimetres: background
+    at 1.5 m, the face at about 0.8 m with a nose nearer, a few pixels without reading), six expressions and
+    neutral per subject."""
+    root = Path(root)
+    k = 0
+    for i in range(n_subjects):
+        for cls in ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"):
+            folder = root / f"S{i + 1:02d}" / cls
+            folder.mkdir(parents=True, exist_ok=True)
+            for f in range(frames):
+                k += 1
+                Image.fromarray(face_image(cls, size=size, seed=k, rgb=True)).save(folder / f"{f:03d}_color.png")
+                grid, face = face_scan(cls, size, seed=k)
+                depth = np.where(face, 800.0 - 100.0 * grid[2], 1500.0)
+                depth[np.random.default_rng(k).random(depth.shape) < 0.02] = 0  # sensor holes
+                Image.fromarray(depth.astype(np.uint16)).save(folder / f"{f:03d}_depth.png")
+    return root
+
+
 def write_all(root: str | os.PathLike) -> dict[str, Path]:
     """Every fixture under ``root``; returns the root to pass to each loader (plus ``lists_root``)."""
     root = Path(root)

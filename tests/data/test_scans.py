@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from fer_lib.data import fixtures, load_dataset
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
@@ -113,3 +114,29 @@ def test_scan_datasets_live_in_the_data_root_convention(tmp_path) -> None:
     # The 3-D models live in the same BU-3DFE folder as the 2-D textures and renders.
     assert dataset_root(tmp_path, "bu3dfe-3d") == tmp_path / "bu3dfe"
     assert dataset_root(tmp_path, "bosphorus") == tmp_path / "bosphorus"
+
+
+def test_rgbd_pairs_crop_and_fill_the_depth(tmp_path) -> None:
+    from fer_lib.data.rgbd import read_depth_mm
+
+    root = fixtures.write_rgbd_pairs(tmp_path / "rgbd", n_subjects=3, frames=2)
+    ds = load_dataset("rgbd-pairs", root=root, image_size=32, num_folds=3)
+    assert len(ds) == 3 * 6 * 2 and ds.skipped == {"neutral (not among the six classes)": 6}
+    assert len(load_dataset("rgbd-pairs", root=root, classes="seven", num_folds=3)) == 3 * 7 * 2
+    image, depth = ds.load_image(0), ds.extras(0)["depth"]
+    assert image.size == (32, 32) and depth.shape == (32, 32)
+    assert depth[0, 0] == 0 and depth.max() == pytest.approx(1.0)  # background at 1.5 m is not face
+    assert (depth[8:24, 12:20] > 0).all()  # the sensor's holes are filled inside the face
+    assert depth[16, 16] > depth[16, 9]  # the middle of the face is nearer than its side
+    assert not ds.metadata["face_found"].isna().iloc[0]
+    test = load_dataset("rgbd-pairs", root=root, split="test", fold=0, num_folds=3)
+    assert test.metadata["subject"].nunique() == 1
+    # Layout errors name the expected layout; an 8-bit depth image is refused.
+    (root / "S01" / "joy").mkdir()
+    (root / "S01" / "joy" / "000_color.png").write_bytes((root / "S01" / "anger" / "000_color.png").read_bytes())
+    with pytest.raises(LabelFileError, match="is not an expression"):
+        load_dataset("rgbd-pairs", root=root, num_folds=3)
+    eight = tmp_path / "eight.png"
+    Image.new("L", (4, 4)).save(eight)
+    with pytest.raises(LabelFileError, match="16-bit millimetres"):
+        read_depth_mm(eight)
