@@ -210,7 +210,7 @@ class CMCNN(nn.Module):
         return CMCNNOutput(self.act(self.fc1(f_v)), f_v)
 
 
-cmcnn = register_model("cmcnn", loss="soft_focal", recipe="cmcnn")(CMCNN)
+cmcnn = register_model("cmcnn", loss="soft_focal", recipe="cmcnn", data_options=("modalities",))(CMCNN)
 
 __all__ = [
     "ATTENTIONS",

@@ -30,6 +30,9 @@ class ModelFamily:
     #: (``fer_lib.protocols.pretrain``), or the name of the model option that selects it (GMS-LPA's ``trunk``).
     trunk: str = "resnet18"
     trunk_option: str | None = None
+    #: Model options the data must follow: each is also passed to every loader of the model's runs (CM-CNN's
+    #: ``modalities``: the channels ``fer_lib.data.modalities`` packs are the ones the model reads).
+    data_options: tuple[str, ...] = ()
 
     def trunk_arch(self, defaults: dict, options: dict) -> str:
         """The pretrained trunk's architecture for a model built with ``options`` (``defaults`` filling gaps)."""
@@ -40,14 +43,16 @@ class ModelFamily:
 
 def register_model(
     name: str | None = None, *, loss: str = "ce", recipe: str = "resnet", trunk: str = "resnet18",
-    trunk_option: str | None = None,
+    trunk_option: str | None = None, data_options: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator registering a builder ``fn(num_classes=..., **cfg) -> nn.Module`` under ``name``.
 
     ``loss`` and ``recipe`` name the family's default training loss and recipe family; ``trunk`` the architecture
-    its pretrained trunk has, or ``trunk_option`` the model option that names it.
+    its pretrained trunk has, or ``trunk_option`` the model option that names it; ``data_options`` the model
+    options every loader of its runs also receives.
     """
-    return MODELS.register(name, family=ModelFamily(loss=loss, recipe=recipe, trunk=trunk, trunk_option=trunk_option))
+    return MODELS.register(name, family=ModelFamily(loss=loss, recipe=recipe, trunk=trunk, trunk_option=trunk_option,
+                                                    data_options=tuple(data_options)))
 
 
 def list_models() -> list[str]:

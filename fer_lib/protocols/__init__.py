@@ -24,7 +24,7 @@ A notebook resolves its settings (:class:`fer_lib.settings.RunContext`), opens a
 
 from __future__ import annotations
 
-from fer_lib.protocols import gmslpa, pcnn  # noqa: F401 -- registers the papers' table-row presets
+from fer_lib.protocols import cmcnn, gmslpa, pcnn  # noqa: F401 -- registers the papers' table-row presets
 from fer_lib.protocols.comparisons import compare_recipes
 from fer_lib.protocols.presets import Preset, get_preset, list_presets, register_presets, select_rows
 from fer_lib.protocols.splits import (

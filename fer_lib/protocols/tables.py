@@ -94,9 +94,10 @@ def _test_sets(context: RunContext, job: TrainingJob, test_split: str = "test",
     """The job's own test split (``"test"``) and each ``extra_tests`` entry (``{key: (dataset, loader
     options)}``), loaded with the job's recipe for evaluation."""
     tests = {"test": load_split(job.dataset, test_split, job.recipe, context.data_root, train=False,
-                                **dict(job.dataset_options))}
+                                **job.loader_options())}
     for key, (name, options) in (extra_tests or {}).items():
-        tests[key] = load_split(name, "test", job.recipe, context.data_root, train=False, **dict(options))
+        tests[key] = load_split(name, "test", job.recipe, context.data_root, train=False,
+                                **job.loader_options(options))
     return tests
 
 
@@ -223,9 +224,11 @@ def variant_rows(
             preset = presets[preset_name]
             job = _preset_job(context, preset, dataset, opts, model_overrides, recipe_overrides,
                               f"[{column}: {dataset}] {paper_row}")
-            key = (job.recipe.scale, job.recipe.image_size, job.recipe.transform, job.recipe.max_test)
+            loader = job.loader_options(opts)
+            key = (job.recipe.scale, job.recipe.image_size, job.recipe.transform, job.recipe.max_test,
+                   repr(sorted(loader.items())))
             if key not in test_sets:
-                test_sets[key] = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
+                test_sets[key] = load_split(dataset, "test", job.recipe, context.data_root, train=False, **loader)
             runs = _run(context, job, {"test": test_sets[key]}, pretrained=preset.paper_pretrained)
             _add_test_cell(table, paper_row, column, runs, "test", dataset,
                            f"{preset_name}: {preset.setup.describe_loss()}; {job.recipe.scale} recipe, "
@@ -408,7 +411,8 @@ def balance_sweep(
         setup = ModelSetup("pcnn", dict(model_options or {}), "facial_semantic", {"alpha": alpha, "beta": beta})
         job = _job(context, setup, dataset, recipe_overrides, dataset_options=opts,
                    label=f"PCNN alpha={alpha:g}, beta={beta:g}")
-        test_set = load_split(dataset, "test", job.recipe, context.data_root, train=False, **opts)
+        test_set = load_split(dataset, "test", job.recipe, context.data_root, train=False,
+                              **job.loader_options(opts))
         for out in _run(context, job, {"test": test_set}):
             test = out.metrics["test"]
             rows.append({"alpha": alpha, "beta": beta, "seed": out.seed, "accuracy": test["accuracy"],

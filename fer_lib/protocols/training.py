@@ -35,6 +35,13 @@ from fer_lib.runs import run_key, train_cached
 from fer_lib.settings import RunContext
 
 
+def _jsonable(value: Any) -> Any:
+    """Tuples as lists, recursively: loader options go into JSON run specs and cache keys."""
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 def recipe_for(model_name: str, context: RunContext, **overrides: Any) -> Recipe:
     """The recipe of ``model_name``'s registered recipe family at the context's scale and device (for a dry
     run, the paper recipe cut to two optimiser steps: :func:`fer_lib.recipes.dry_run_recipe`)."""
@@ -65,6 +72,15 @@ class ModelSetup:
             return default_loss(self.model, **self.loss_options)
         return build_loss(self.loss, **self.loss_options)
 
+    def loader_options(self) -> dict[str, Any]:
+        """The model options its data must follow (``ModelFamily.data_options``, e.g. CM-CNN's ``modalities``),
+        with the model's defaults for those not set."""
+        names = model_family(self.model).data_options
+        if not names:
+            return {}
+        defaults = model_defaults(self.model)
+        return {name: _jsonable(self.options.get(name, defaults.get(name))) for name in names}
+
     def describe_loss(self) -> str:
         """``"facial_semantic(alpha=12, beta=8)"``, for a cell's note."""
         opts = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.loss_options.items())
@@ -86,6 +102,11 @@ class TrainingJob:
 
     def describe(self) -> str:
         return self.label or f"{self.setup.model} on {self.dataset}"
+
+    def loader_options(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``options`` (default: the job's ``dataset_options``) plus what the model requires of every loader
+        (:meth:`ModelSetup.loader_options`): pass these to every split of any dataset the job reads."""
+        return {**dict(self.dataset_options if options is None else options), **self.setup.loader_options()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,7 +245,7 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
     outcomes = []
     for seed in context.seeds:
         train_set = load_split(job.dataset, job.train_split, job.recipe, context.data_root, seed=seed,
-                               **dict(job.dataset_options))
+                               **job.loader_options())
         # A dry run keeps its runs beside its results (runs/dry-run/<paper>/runs), out of the run cache.
         cache_root = context.output_dir / "runs" if context.dry_run else None
         if context.dry_run:

@@ -63,7 +63,7 @@ def _view_predictions(context: RunContext, preset: Preset, paper_row: str, datas
     for fold in folds:
         job = _preset_job(context, preset, dataset, {**dataset_options, "fold": fold}, model_overrides,
                           recipe_overrides, f"[{dataset} fold {fold}] {paper_row}")
-        test = load_split(dataset, "test", job.recipe, context.data_root, train=False, **job.dataset_options)
+        test = load_split(dataset, "test", job.recipe, context.data_root, train=False, **job.loader_options())
         if view_key not in test.metadata:
             raise ValueError(f"{dataset}'s test images have no {view_key!r} metadata to split the views by")
         view_of.append(test.metadata[view_key].to_numpy(dtype=float))
@@ -216,8 +216,9 @@ def transfer_rows(
             _preset_job(context, presets[preset_name], s_name, s_options, model_overrides, recipe_overrides,
                         f"[{s_name} {s_split} -> {t_name} {t_split}] {paper_row}"), train_split=s_split)
         train = load_split(s_name, s_split, job.recipe, context.data_root, train=True, seed=context.seeds[0],
-                           **dict(s_options))
-        test = load_split(t_name, t_split, job.recipe, context.data_root, train=False, **dict(t_options))
+                           **job.loader_options(s_options))
+        test = load_split(t_name, t_split, job.recipe, context.data_root, train=False,
+                          **job.loader_options(t_options))
         if list(train.classes) != list(test.classes):
             raise ValueError(f"{s_name} and {t_name} have different classes ({list(train.classes)} vs "
                              f"{list(test.classes)}): a transfer row needs the same classes in the same order")
