@@ -168,6 +168,9 @@ def get_recipe(family: str, scale: str, device: str = "cpu", **overrides) -> Rec
             # from random weights stays at chance on SynthFER's multi-view set (17.0 % against a 16.7 % floor,
             # ledger GMS-LPA 17): like every family here, it starts from a pretrained trunk (its own ResNet).
             recipe = dataclasses.replace(recipe, transform="gmslpa")
+        if family == "cmcnn":
+            # Modality-packed images scaled to (0, 1) (fer_lib.data.modalities); the FENs have no trunk to pretrain.
+            recipe = dataclasses.replace(recipe, transform="cmcnn", init=None)
     else:  # smoke
         recipe = Recipe(family, "smoke", 64 if family == "pcnn" else 32,
                         TrainConfig(epochs=1, batch_size=16, lr=0.01, scheduler="none", device=device,
