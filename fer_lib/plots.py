@@ -26,16 +26,32 @@ def confusion_heatmap(targets, predictions, classes: Sequence[str], ax=None, tit
 
 
 def paper_vs_reproduced(frame: pd.DataFrame, ax=None, title: str = ""):
-    """Grouped bars of the paper's value and the reproduced value for each row x column of a table.
+    """Grouped bars of the paper's value and the reproduced value for each row x column of a table, the
+    reproduced bar with its 95% interval (``ci_low`` / ``ci_high``; the std where a frame has no interval) and
+    its test set's majority-class floor as a dashed tick (where the frame records one).
 
-    ``frame`` is :meth:`fer_lib.results.ResultTable.frame` (columns row, column, paper_value, value, std).
+    ``frame`` is :meth:`fer_lib.results.ResultTable.frame` (columns row, column, paper_value, value, std, and
+    optionally ci_low, ci_high, majority_floor).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5, 1.2 * len(frame)), 3.8))
     labels = [f"{r}\n{c}" for r, c in zip(frame["row"], frame["column"], strict=True)]
     x = range(len(frame))
     ax.bar([i - 0.2 for i in x], frame["paper_value"], width=0.4, label="paper", color="#bbbbbb")
-    ax.bar([i + 0.2 for i in x], frame["value"], width=0.4, yerr=frame["std"], label="reproduced", color="#3b75af")
+    if {"ci_low", "ci_high"} <= set(frame.columns) and frame["ci_low"].notna().any():
+        error = [(frame["value"] - frame["ci_low"]).clip(lower=0).fillna(0),
+                 (frame["ci_high"] - frame["value"]).clip(lower=0).fillna(0)]
+        label = "reproduced (95% CI)"
+    else:
+        error, label = frame["std"], "reproduced"
+    ax.bar([i + 0.2 for i in x], frame["value"], width=0.4, yerr=error, label=label, color="#3b75af")
+    if "majority_floor" in frame.columns and frame["majority_floor"].notna().any():
+        labelled = False
+        for i, floor in zip(x, frame["majority_floor"], strict=True):
+            if pd.notna(floor):
+                ax.hlines(floor, i, i + 0.4, colors="black", linestyles="dashed", linewidth=1,
+                          label=None if labelled else "majority-class floor")
+                labelled = True
     ax.set_xticks(list(x), labels, fontsize=7, rotation=30, ha="right")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title, fontsize=10)
