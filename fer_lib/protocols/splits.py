@@ -70,23 +70,21 @@ def _read_split(dataset: str, split: str, recipe: Recipe, data_root: Path | None
                 options: dict[str, Any]) -> FERDataset:
     # The per-image transform serves the DataLoader path; in memory, images are augmented per batch instead.
     transform = build_transform(recipe.transform, recipe.image_size, train=train)
-    # CM-CNN's inputs: the loader's images become their modalities packed into the channels (the wrapper then
-    # applies the transform).
+    # CM-CNN's inputs: the loader's raw images become their modalities packed into the channels, and the
+    # packing wrapper applies the transform.
     options = dict(options)
     modalities = options.pop("modalities", None)
-    packed_transform = transform
-    if modalities is not None:
-        transform = None
+    loader_transform = transform if modalities is None else None
     if data_kind_of(dataset) == "synthetic":
         ds = load_dataset(dataset, split=split, scale=recipe.scale, image_size=recipe.image_size,
-                          transform=transform, **options)
+                          transform=loader_transform, **options)
     else:
         if data_root is None:
             raise ValueError(f"dataset {dataset!r} is real data: pass data_root (the folder holding your copy)")
-        ds = load_dataset(dataset, root=dataset_root(data_root, dataset), split=split, transform=transform,
+        ds = load_dataset(dataset, root=dataset_root(data_root, dataset), split=split, transform=loader_transform,
                           **options)
     if modalities is not None:
-        ds = ModalityImages(ds, modalities, transform=packed_transform)
+        ds = ModalityImages(ds, modalities, transform=transform)
     source_size = len(ds)
     ds = stratified_subsample(ds, recipe.max_train if train else recipe.max_test, seed)
     ds.source_size = source_size  # before the size cap: what a dry run's plan projects
