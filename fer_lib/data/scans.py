@@ -124,8 +124,8 @@ def read_vrml_scan(path: str | os.PathLike) -> Scan:
             raise LabelFileError(f"{path}: a face indexes past its {len(points)} points or {len(tex)} texture "
                                  "coordinates")
         uv = np.full((len(points), 2), np.nan)
-        vertex, first = np.unique(faces[keep][::-1], return_index=True)  # reversed: the first occurrence wins
-        uv[vertex] = tex[tex_faces[keep][::-1][first]]
+        vertex, first = np.unique(faces[keep], return_index=True)  # each vertex's first face corner
+        uv[vertex] = tex[tex_faces[keep][first]]
         url = re.search(r"\burl\s*\[?\s*\"([^\"]+)\"", text)
         texture = path.with_name(Path(url.group(1)).name) if url else None
     return Scan(points, uv, texture)

@@ -140,3 +140,15 @@ def test_rgbd_pairs_crop_and_fill_the_depth(tmp_path) -> None:
     Image.new("L", (4, 4)).save(eight)
     with pytest.raises(LabelFileError, match="16-bit millimetres"):
         read_depth_mm(eight)
+
+
+def test_a_vertex_on_a_texture_seam_takes_its_first_corners_coordinate(tmp_path) -> None:
+    (tmp_path / "seam.wrl").write_text(
+        "#VRML V2.0 utf8\nShape { geometry IndexedFaceSet {\n"
+        "coord Coordinate { point [ 0 0 0, 1 0 0, 0 1 0, 1 1 0 ] }\n"
+        "texCoord TextureCoordinate { point [ 0 0, 0.5 0, 0 1, 0.9 0.9, 1 1 ] }\n"
+        "coordIndex [ 0, 1, 2, -1, 1, 3, 2, -1 ]\n"
+        "texCoordIndex [ 0, 1, 2, -1, 3, 4, 2, -1 ]\n} }\n")
+    scan = read_vrml_scan(tmp_path / "seam.wrl")
+    np.testing.assert_allclose(scan.uv, [[0, 0], [0.5, 0], [0, 1], [1, 1]])
+    assert scan.texture is None
