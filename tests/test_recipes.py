@@ -63,3 +63,14 @@ def test_pretraining_recipe_exists_below_the_paper_scale_only(monkeypatch):
     monkeypatch.setenv("FER_PRECISION", "fp8")
     with pytest.raises(ValueError, match="FER_PRECISION"):
         get_recipe("resnet", "cpu")
+
+
+def test_cmcnn_recipes_read_modality_packed_images():
+    paper = get_recipe("cmcnn", "paper", "cuda")
+    t = paper.train
+    # Seed 002, Sect. IV-B: 148 px, SGD 0.01, momentum 0.9, wd 5e-4, lr halved every 100 of 300 epochs.
+    assert (paper.image_size, t.lr, t.momentum, t.weight_decay, t.epochs) == (148, 0.01, 0.9, 5e-4, 300)
+    assert (t.scheduler, t.step_size, t.gamma, paper.transform) == ("step", 100, 0.5, "cmcnn")
+    cpu = get_recipe("cmcnn", "cpu")
+    assert (cpu.transform, cpu.init, cpu.train.epochs, cpu.train.lr, cpu.image_size) == ("cmcnn", None, 15, 0.003, 64)
+    assert get_recipe("cmcnn", "smoke").transform == "cmcnn"
