@@ -177,6 +177,25 @@ def select_fold(
     return np.flatnonzero(~mask if split == "train" else mask)
 
 
+def draw_complete_subjects(frame: pd.DataFrame, num_subjects: int, seed: int, dataset: str, protocol: str,
+                           skipped: dict[str, int], incomplete: str, what: str) -> pd.DataFrame:
+    """The rows of ``num_subjects`` subjects drawn with ``seed`` among those whose rows cover every class of
+    ``frame['class']``'s protocol (the six basic expressions): the subjects are sorted first, so the draw does not
+    depend on file order. Rows of incomplete subjects are counted in ``skipped`` under ``incomplete``, those of
+    subjects not drawn under "subject not drawn for protocol <protocol>"; too few complete subjects is an error
+    naming ``what`` they need and how many there are."""
+    complete = frame.groupby("subject")["class"].transform("nunique") == 6
+    add_skip(skipped, incomplete, int((~complete).sum()))
+    subjects = sorted(frame.loc[complete, "subject"].unique())
+    if len(subjects) < num_subjects:
+        raise DatasetLayoutError(f"{dataset}: the protocol needs {num_subjects} subjects with {what}; found "
+                                 f"{len(subjects)}")
+    chosen = set(np.random.default_rng(seed).choice(subjects, size=num_subjects, replace=False))
+    drawn = frame[complete & frame["subject"].isin(chosen)]
+    add_skip(skipped, f"subject not drawn for protocol {protocol}", int(complete.sum()) - len(drawn))
+    return drawn
+
+
 def subject_fold_split(frame: pd.DataFrame, split: str, fold: int | None, num_folds: int, seed: int,
                        dataset: str) -> pd.DataFrame:
     """``frame`` (one row per image, with a ``subject`` column) given subject-independent folds (a ``fold``

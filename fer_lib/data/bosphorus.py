@@ -34,7 +34,7 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import add_skip, check_root, subject_fold_split
+from fer_lib.data._common import add_skip, check_root, draw_complete_subjects, subject_fold_split
 from fer_lib.data.errors import DatasetLayoutError
 from fer_lib.data.labels import SIX_BASIC
 from fer_lib.data.scans import ScanDataset
@@ -48,17 +48,6 @@ LAYOUT = ("<SUBJECT>/<SUBJECT>_E_<EMOTION>_<N>.bnt range scans with their .png i
 _SCAN = re.compile(r"^(bs\d{3})_(.+)$", re.IGNORECASE)
 _EXPRESSION = re.compile(r"^E_([A-Z]+)_(\d+)$", re.IGNORECASE)
 PROTOCOLS: tuple[str, ...] = ("p1", "all")
-
-
-def draw_subjects(frame: pd.DataFrame, num_subjects: int, seed: int, dataset: str, what: str) -> pd.DataFrame:
-    """The rows of ``num_subjects`` subjects drawn with ``seed`` among ``frame``'s subjects (sorted first, so the
-    draw does not depend on file order); too few subjects is an error saying how many there are."""
-    subjects = sorted(frame["subject"].unique())
-    if len(subjects) < num_subjects:
-        raise DatasetLayoutError(f"{dataset}: the protocol needs {num_subjects} subjects with {what}; found "
-                                 f"{len(subjects)}")
-    chosen = np.random.default_rng(seed).choice(subjects, size=num_subjects, replace=False)
-    return frame[frame["subject"].isin(set(chosen))]
 
 
 @register_dataset("bosphorus")
@@ -95,11 +84,9 @@ def build_bosphorus(
     if protocol == "p1":
         first = frame.sort_values("take").drop_duplicates(["subject", "emotion"])
         add_skip(skipped, "a second take of a subject's expression (protocol p1 keeps one)", len(frame) - len(first))
-        complete = first.groupby("subject")["emotion"].transform("nunique") == len(BOSPHORUS_TO_CANONICAL)
-        add_skip(skipped, "subject without all six expressions (protocol p1)", int((~complete).sum()))
-        chosen = draw_subjects(first[complete], num_subjects, seed, "bosphorus", "all six expression scans")
-        add_skip(skipped, "subject not drawn for protocol p1", int(complete.sum()) - len(chosen))
-        frame = chosen.sort_values(["subject", "emotion"])
+        frame = draw_complete_subjects(first, num_subjects, seed, "bosphorus", protocol, skipped,
+                                       "subject without all six expressions (protocol p1)",
+                                       "all six expression scans").sort_values(["subject", "emotion"])
     frame = subject_fold_split(frame, split, fold, num_folds, seed, "bosphorus")
     return ScanDataset("bosphorus", SIX_BASIC, frame["path"].tolist(),
                        frame["class"].map(SIX_BASIC.index).to_numpy(dtype=np.int64),
@@ -107,4 +94,4 @@ def build_bosphorus(
                        return_meta=return_meta, skipped=skipped)
 
 
-__all__ = ["BOSPHORUS_TO_CANONICAL", "LAYOUT", "PROTOCOLS", "build_bosphorus", "draw_subjects"]
+__all__ = ["BOSPHORUS_TO_CANONICAL", "LAYOUT", "PROTOCOLS", "build_bosphorus"]

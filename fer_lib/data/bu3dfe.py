@@ -39,7 +39,14 @@ import pandas as pd
 from PIL import Image
 
 from fer_lib.data import register_dataset
-from fer_lib.data._common import IMAGE_SUFFIXES, ImageFileDataset, add_skip, check_root, subject_fold_split
+from fer_lib.data._common import (
+    IMAGE_SUFFIXES,
+    ImageFileDataset,
+    add_skip,
+    check_root,
+    draw_complete_subjects,
+    subject_fold_split,
+)
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import SIX_BASIC
 from fer_lib.data.scans import ScanDataset
@@ -171,8 +178,6 @@ def build_bu3dfe_3d(
     (:data:`SCAN_PROTOCOLS`: ``num_subjects`` drawn with ``seed`` among those with all six expressions at the
     protocol's intensity, one model each) or ``all`` (every non-neutral model). Folds: subject-independent,
     ``num_folds`` = 10. ``metadata``: ``subject``, ``code``, ``intensity``, ``race``, ``fold``, ``path``."""
-    from fer_lib.data.bosphorus import draw_subjects
-
     path = check_root(root, "bu3dfe-3d", LAYOUT_3D)
     if (path / "BU-3DFE").is_dir():
         path = path / "BU-3DFE"
@@ -198,12 +203,9 @@ def build_bu3dfe_3d(
         at_level = frame["intensity"] == level
         add_skip(skipped, f"intensity other than {level} (protocol {protocol})", int((~at_level).sum()))
         frame = frame[at_level]
-        complete = frame.groupby("subject")["class"].transform("nunique") == 6
-        add_skip(skipped, f"subject without all six expressions at intensity {level}", int((~complete).sum()))
-        chosen = draw_subjects(frame[complete], num_subjects, seed, "bu3dfe-3d",
-                               f"all six expressions at intensity {level}")
-        add_skip(skipped, f"subject not drawn for protocol {protocol}", int(complete.sum()) - len(chosen))
-        frame = chosen
+        frame = draw_complete_subjects(frame, num_subjects, seed, "bu3dfe-3d", protocol, skipped,
+                                       f"subject without all six expressions at intensity {level}",
+                                       f"all six expressions at intensity {level}")
     frame = subject_fold_split(frame, split, fold, num_folds, seed, "bu3dfe-3d")
     return ScanDataset("bu3dfe-3d", SIX_BASIC, frame["path"].tolist(),
                        frame["class"].map(SIX_BASIC.index).to_numpy(dtype=np.int64),
