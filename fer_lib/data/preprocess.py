@@ -438,6 +438,17 @@ def fit_depth_map(
     return np.asarray(z, dtype=np.float64).reshape(height, width)
 
 
+def face_depth(depth: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """A fitted depth map ``[H, W]`` (larger = nearer) as fer_lib's depth convention, float32: the ``face`` mask's
+    values scaled to (0.1 .. 1] (1 nearest; a flat face is all 1), 0 elsewhere (background), as SynthFER's."""
+    out = np.zeros(np.shape(depth), dtype=np.float32)
+    if face.any():
+        z = np.asarray(depth, dtype=np.float64)[face]
+        low, high = float(z.min()), float(z.max())
+        out[face] = 0.1 + 0.9 * (z - low) / (high - low) if high > low else 1.0
+    return out
+
+
 def depth_image(depth: np.ndarray, background: float | None = None) -> np.ndarray:
     """A fitted depth map as a uint8 image: nearer is brighter, scaled to the map's range (0..255); with
     ``background`` (a z value), everything at or beyond it is 0."""

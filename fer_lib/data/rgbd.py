@@ -34,7 +34,7 @@ from fer_lib.data import register_dataset
 from fer_lib.data._common import LoadedDataset, add_skip, check_root, subject_fold_split
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import SEVEN_CLASSES, SIX_BASIC
-from fer_lib.data.preprocess import FaceDetector, fit_depth_map
+from fer_lib.data.preprocess import FaceDetector, face_depth, fit_depth_map
 
 LAYOUT = ("<subject>/<expression>/<frame>_color.png with <frame>_depth.png (16-bit millimetres, 0 = no reading); "
           "expression: anger disgust fear happiness sadness surprise neutral")
@@ -70,11 +70,7 @@ def depth_face_image(depth_mm: np.ndarray, size: int, face_depth_mm: float = 150
     # The face region with the sensor's holes closed (the fit has filled their depth).
     region = binary_fill_holes(binary_closing(face, iterations=2))
     mask = np.asarray(Image.fromarray(region.astype(np.uint8) * 255).resize((size, size), Image.NEAREST)) > 0
-    out = np.zeros((size, size), dtype=np.float32)
-    if mask.any():
-        low, high = float(z[mask].min()), float(z[mask].max())
-        out[mask] = 0.1 + 0.9 * (z[mask] - low) / (high - low) if high > low else 1.0
-    return out
+    return face_depth(z, mask)
 
 
 class RGBDPairs(LoadedDataset):

@@ -31,7 +31,7 @@ from PIL import Image
 
 from fer_lib.data._common import LoadedDataset
 from fer_lib.data.errors import LabelFileError
-from fer_lib.data.preprocess import fit_depth_map
+from fer_lib.data.preprocess import face_depth, fit_depth_map
 
 
 @dataclasses.dataclass
@@ -172,10 +172,7 @@ def scan_images(scan: Scan, size: int, margin: float = 0.05, smoothness: float =
     gx, gy = np.meshgrid(np.linspace(bounds[0], bounds[1], size), np.linspace(bounds[3], bounds[2], size))
     distance, _ = cKDTree(points[:, :2]).query(np.column_stack([gx.ravel(), gy.ravel()]))
     face = (distance <= 1.5 * (2 * half) / (size - 1)).reshape(size, size)
-    z = depth[face]
-    low, high = (float(z.min()), float(z.max())) if face.any() else (0.0, 1.0)
-    depth01 = np.zeros((size, size), dtype=np.float32)
-    depth01[face] = 0.1 + 0.9 * (z - low) / (high - low) if high > low else 1.0
+    depth01 = face_depth(depth, face)
     grey = np.zeros((size, size), dtype=np.uint8)
     if scan.uv is None:
         grey[face] = np.round(255 * depth01[face]).astype(np.uint8)
