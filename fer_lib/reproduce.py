@@ -110,7 +110,8 @@ def run_table(
     import papermill as pm
 
     source = find_notebook(paper, table)
-    if dry_run and "dry_run" not in declared_parameters(source):
+    declared = declared_parameters(source)
+    if dry_run and "dry_run" not in declared:
         raise ValueError(f"{source.name} has no dry_run parameter: it trains nothing at the paper scale to prove "
                          "(a table of measurements, or of the cpu scale's own protocol)")
     if scale is not None and scale not in SCALES:
@@ -131,7 +132,6 @@ def run_table(
                        "seeds": seeds}.items():
         if value is not None and value != "":
             params[key] = value
-    declared = declared_parameters(source)
     unknown = sorted(set(extra_params or {}) - declared)
     if unknown:
         raise ValueError(f"{source.name} declares no parameter {', '.join(unknown)}; it declares "

@@ -203,7 +203,7 @@ class ScanDataset(LoadedDataset):
         self.image_size = int(image_size)
         self._images: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def scan_images(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def grey_and_depth(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """``(grey, depth)`` of sample ``index`` (:func:`scan_images`)."""
         if index not in self._images:
             path = Path(self.metadata.at[index, "path"])
@@ -212,10 +212,10 @@ class ScanDataset(LoadedDataset):
         return self._images[index]
 
     def load_image(self, index: int) -> Image.Image:
-        return Image.fromarray(self.scan_images(index)[0], mode="L").convert("RGB")
+        return Image.fromarray(self.grey_and_depth(index)[0], mode="L").convert("RGB")
 
     def extras(self, index: int) -> dict[str, Any]:
-        return {"depth": self.scan_images(index)[1]}
+        return {"depth": self.grey_and_depth(index)[1]}
 
 
 __all__ = ["Scan", "ScanDataset", "read_bnt", "read_vrml_scan", "sample_texture", "scan_images", "write_bnt"]
