@@ -18,7 +18,8 @@ unknown, NF. ``label_mode``:
 - ``probability``: single votes removed as in ``majority``; the target is the most voted class and
   ``extras['soft_label']`` is the vote distribution over the kept classes (float32, sums to 1).
 
-``num_classes=7`` drops contempt samples (counted in ``skipped``); the classes are canonical.
+``num_classes=7`` drops contempt samples, ``num_classes=6`` (the six basic expressions, CM-CNN's problem) neutral
+and contempt samples too (counted in ``skipped``); the classes are canonical.
 Splits: ``train`` (Training / FER2013Train), ``val`` (PublicTest / FER2013Valid), ``test``
 (PrivateTest / FER2013Test), ``all``.
 
@@ -44,7 +45,7 @@ from fer_lib.data._common import ArrayDataset, ImageFileDataset, add_skip, check
 from fer_lib.data.base import FERDataset
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.fer2013 import fer2013_ids, find_csv, load_fer2013_csv
-from fer_lib.data.labels import CANONICAL_CLASSES, SEVEN_CLASSES
+from fer_lib.data.labels import CANONICAL_CLASSES, SEVEN_CLASSES, SIX_BASIC
 
 #: FERPlus vote columns in file order.
 VOTE_COLUMNS: tuple[str, ...] = (
@@ -90,12 +91,14 @@ IMAGE_LAYOUT = "FER2013Train|FER2013Valid|FER2013Test/ with images and label.csv
 
 
 def classes_for(num_classes: int) -> tuple[str, ...]:
-    """Canonical classes of the 8- or 7-class FERPlus problem."""
+    """Canonical classes of the 8-, 7- or 6-class FERPlus problem (6: the six basic expressions)."""
     if num_classes == 8:
         return CANONICAL_CLASSES
     if num_classes == 7:
         return SEVEN_CLASSES
-    raise ValueError(f"ferplus: num_classes must be 8 or 7, got {num_classes}")
+    if num_classes == 6:
+        return tuple(c for c in CANONICAL_CLASSES if c in SIX_BASIC)
+    raise ValueError(f"ferplus: num_classes must be 8, 7 or 6, got {num_classes}")
 
 
 def native_to_index(num_classes: int) -> np.ndarray:
@@ -138,7 +141,9 @@ def _labels(
     emotion = (native >= 0) & (native < 8)
     targets = np.full(len(native), -1, dtype=np.int64)
     targets[emotion] = mapping[native[emotion]]
-    add_skip(skipped, "contempt (7 classes)", int((emotion & (targets == -1)).sum()))
+    dropped = [c for c in CANONICAL_CLASSES if c not in classes_for(num_classes)]
+    if dropped:
+        add_skip(skipped, f"{', '.join(dropped)} ({num_classes} classes)", int((emotion & (targets == -1)).sum()))
     keep = targets >= 0
     soft = None
     if label_mode == "probability":

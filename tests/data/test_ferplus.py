@@ -6,6 +6,7 @@ import pytest
 from fer_lib.data import fixtures, load_dataset
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.ferplus import FERPLUS_TO_CANONICAL, vote_labels
+from fer_lib.data.labels import SIX_BASIC
 
 CASES = np.array([votes for votes, _ in fixtures.FERPLUS_CASES])
 
@@ -34,6 +35,13 @@ def test_csv_layout_label_modes(fixture_roots) -> None:
     seven = load_dataset("ferplus", root=root, split="all", label_mode="argmax", num_classes=7)
     assert "contempt" not in seven.classes
     assert len(seven) == len(argmax) - seven.skipped["contempt (7 classes)"] and seven.skipped["contempt (7 classes)"]
+    six = load_dataset("ferplus", root=root, split="all", label_mode="argmax", num_classes=6)
+    assert sorted(six.classes) == sorted(SIX_BASIC)
+    dropped = six.skipped["neutral, contempt (6 classes)"]
+    assert dropped > seven.skipped["contempt (7 classes)"] and len(six) == len(argmax) - dropped
+    assert all(six.classes[int(t)] == argmax.classes[int(a)] for t, a in
+               zip(six.targets, argmax.targets[np.isin(argmax.targets, [argmax.classes.index(c) for c in six.classes])],
+                   strict=True))
 
 
 def test_probability_mode_soft_labels(fixture_roots) -> None:
@@ -96,5 +104,5 @@ def test_misaligned_votes_and_missing_pixels(tmp_path, fixture_roots) -> None:
     with pytest.raises(LabelFileError, match="columns"):
         load_dataset("ferplus", root=bad.parent, fer2013=fixture_roots["fer2013"])
     with pytest.raises(ValueError, match="num_classes"):
-        load_dataset("ferplus", root=votes.parent, num_classes=6)
+        load_dataset("ferplus", root=votes.parent, num_classes=5)
     assert FERPLUS_TO_CANONICAL[2] == "surprise"

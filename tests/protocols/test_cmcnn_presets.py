@@ -31,6 +31,12 @@ def test_presets_cover_the_papers_rows() -> None:
     assert get_preset("cmcnn", "table1_cce").setup.loss == "ce"
 
 
+def test_table_ones_proposed_row_is_table_twos_run() -> None:
+    """Table I's soft focal (gamma 2) row and Table II's G + L + D + CMFN are the same training: one cache key."""
+    assert get_preset("cmcnn", "table1_soft_focal_2").setup == get_preset("cmcnn", "table2_g_l_d_cmfn").setup
+    assert get_preset("cmcnn", "table1_cce").setup.options == get_preset("cmcnn", "table2_g_l_d_cmfn").setup.options
+
+
 def test_the_data_follow_the_models_modalities() -> None:
     recipe = get_recipe("cmcnn", "smoke")
     job = TrainingJob(get_preset("cmcnn", "table2_g_d").setup, "synth-rgbd", recipe, {"fold": 2})
@@ -40,3 +46,32 @@ def test_the_data_follow_the_models_modalities() -> None:
     assert default.loader_options() == {"modalities": ["gray", "lbp", "depth"]}
     resnet = TrainingJob(get_preset("pcnn", "table2_resnet18").setup, "synth-inthewild", get_recipe("resnet", "smoke"))
     assert resnet.loader_options({"subset": "occlusion"}) == {"subset": "occlusion"}
+
+
+def test_rgbd_columns_run_a_shared_stand_in_once(tmp_path) -> None:
+    """Without the datasets every RGB-D column is synth-rgbd: only the first runs, the others name it; a real
+    dataset under the data root runs as itself (a BU-3DFE fixture in its distributed layout)."""
+    from fer_lib.data import fixtures
+    from fer_lib.protocols.cmcnn import RGBD_STAND_IN, rgbd_columns
+
+    columns = rgbd_columns(None, ("BU-3DFE P1", "BU-3DFE P2", "Bosphorus"))
+    assert [c.dataset for c in columns.values()] == [RGBD_STAND_IN] * 3
+    assert [c.same_as for c in columns.values()] == [None, "BU-3DFE P1", "BU-3DFE P1"]
+    fixtures.write_bu3dfe_scans(tmp_path / "bu3dfe", n_subjects=60, n=8)  # the protocols draw 60 subjects
+    real = rgbd_columns(tmp_path, ("Bosphorus", "BU-3DFE P1", "BU-3DFE P2"))
+    assert real["BU-3DFE P1"] == ("bu3dfe-3d", {"protocol": "p1"}, "real data found", None)
+    assert real["BU-3DFE P2"].options == {"protocol": "p2"} and real["Bosphorus"].same_as is None
+    with pytest.raises(ValueError, match="unknown RGB-D column"):
+        rgbd_columns(None, ("BU-3DFE P3",))
+
+
+def test_the_real_2d_column_takes_the_rows_without_depth(tmp_path) -> None:
+    from fer_lib.data import fixtures
+    from fer_lib.protocols.cmcnn import has_depth, real_2d_column, real_2d_recipe
+
+    assert [has_depth(n) for n in ("table2_g", "table2_g_l_cmfn", "table2_d", "table1_cce")] == [False, False, True,
+                                                                                                True]
+    assert real_2d_column(None)[1] is None and real_2d_recipe("cpu") == {"epochs": 6} and real_2d_recipe("paper") == {}
+    fixtures.write_ferplus(tmp_path)
+    column, name, options, why = real_2d_column(tmp_path)
+    assert (name, options, why) == ("ferplus", {"num_classes": 6}, "real data found")
