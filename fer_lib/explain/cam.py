@@ -107,14 +107,17 @@ def model_input_size(model: nn.Module, default: int | None = None) -> int | None
 MIN_EXPLAINING_SIDE = 7
 
 
-def layer_map_sizes(model: nn.Module, image_size: int = 64, max_depth: int = 2) -> dict[str, tuple[int, int]]:
+def layer_map_sizes(model: nn.Module, image_size: int = 64,
+                    max_depth: int | None = None) -> dict[str, tuple[int, int]]:
     """The spatial size ``(h, w)`` of the map each layer gives for a ``image_size`` input, in execution order.
 
     Blocks (modules with children) and convolutions down to ``max_depth`` dots in the name are
-    measured, plus the default layer wherever it is. Found by one forward pass (at the model's own
-    ``image_size`` when it has one, see :func:`model_input_size`).
+    measured, plus the default layer wherever it is; ``None``: the model's ``gradcam_layer_depth`` attribute, else
+    2 (CM-CNN's FEN stages, ``fens.<modality>.stages.<k>``, are 3 dots deep). Found by one forward pass (at the
+    model's own ``image_size`` when it has one, see :func:`model_input_size`).
     """
     model = unwrap(model)
+    max_depth = int(getattr(model, "gradcam_layer_depth", 2)) if max_depth is None else max_depth
     image_size = model_input_size(model, image_size)
     try:
         default: nn.Module | None = target_layer(model)
@@ -147,7 +150,7 @@ def layer_map_sizes(model: nn.Module, image_size: int = 64, max_depth: int = 2) 
     return sizes
 
 
-def candidate_layers(model: nn.Module, image_size: int = 64, max_depth: int = 2,
+def candidate_layers(model: nn.Module, image_size: int = 64, max_depth: int | None = None,
                      sizes: Mapping[str, tuple[int, int]] | None = None) -> list[str]:
     """Names of layers with a spatial map (h * w > 1) at ``image_size``, for a layer menu; best default first.
 
@@ -308,6 +311,18 @@ def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int = 64) 
 
 
 # -- inputs ---------------------------------------------------------------------------------------
+def layer_modality(model: nn.Module, layer: nn.Module | str | None = None) -> int | None:
+    """For a model that reads packed modalities (a ``modalities`` attribute, as CM-CNN), the input channel of the
+    modality whose network holds ``layer`` (``fens.<modality>...``; the default layer where ``None``), else
+    ``None``: the layer sees every modality (the fusion, the head) or the model reads one ordinary image."""
+    model = unwrap(model)
+    modalities = getattr(model, "modalities", None)
+    if not modalities:
+        return None
+    name = layer_name(model, target_layer(model, layer))
+    return next((i for i, m in enumerate(modalities) if name == f"fens.{m}" or name.startswith(f"fens.{m}.")), None)
+
+
 def sample_inputs(
     dataset, indices: Sequence[int], transform: Callable | None = None
 ) -> tuple[torch.Tensor, np.ndarray]:

@@ -1,8 +1,10 @@
 """Drawing maps for people: overlays, PNG bytes, the grid figure of a report and the probability chart.
 
 - :func:`to_image01` turns a normalised tensor (or a PIL image, an array) back into a displayable image;
+  :func:`input_face` is the face a model's map is drawn over (for CM-CNN, the modality the layer sees);
 - :func:`overlay` draws a map as a jet heat map over a face; :func:`png_bytes` encodes an image;
 - :func:`cam_grid_figure` (one row per face, one column per method and target class),
+  :func:`modality_cam_figure` (CM-CNN's Fig. 8: one column per modality, each map over its own modality),
   :func:`save_figure` and :func:`save_grid` write report figures atomically;
 - :func:`probability_chart` is the class-probability bar chart of the widget explorer.
 
@@ -28,6 +30,8 @@ from fer_lib.explain.cam import (
     TRUE_LABEL,
     candidate_layers,
     compute_cams,
+    layer_map_sizes,
+    layer_modality,
     layer_name,
     method_key,
     predict_proba,
@@ -60,6 +64,19 @@ def to_image01(x: torch.Tensor | np.ndarray | Image.Image) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
     return np.clip(arr.astype(np.float32), 0.0, 1.0)
+
+
+def input_face(model: nn.Module, image: torch.Tensor, layer: nn.Module | str | None = None) -> np.ndarray:
+    """The image ``[H, W, 3]`` in ``[0, 1]`` to draw ``model``'s map of ``layer`` over, from its input ``image``
+    ``[C, H, W]``: for a model of packed modalities (CM-CNN) the channel of the modality the layer belongs to
+    (:func:`~fer_lib.explain.cam.layer_modality`; the first where the layer sees them all), as grey, since the
+    packed image's colours would mix grey, LBP and depth; else :func:`to_image01` of the image."""
+    channel = layer_modality(model, layer)
+    if channel is None and not getattr(unwrap(model), "modalities", None):
+        return to_image01(image)
+    # Packed modalities are scaled to [0, 1] without a mean / std (the cmcnn transform profile).
+    grey = image[channel or 0].detach().float().cpu().clamp(0, 1).numpy().astype(np.float32)
+    return np.repeat(grey[..., None], 3, axis=2)
 
 
 def overlay(image01_hwc: np.ndarray | Image.Image, cam: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -148,7 +165,7 @@ def cam_grid_figure(
     fig = Figure(figsize=(panel_size * n_cols, panel_size * n_rows * 1.12 + 0.3), layout="constrained")
     axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False))
     for r, idx in enumerate(indices):
-        face = to_image01(images[r])
+        face = input_face(model, images[r], layer)
         ok = preds[r] == truth[r]
         ax = axes[r, 0]
         ax.imshow(face)
@@ -203,10 +220,10 @@ def cam_comparison_figure(
     n_rows, n_cols = 1 + len(models), len(indices)
     fig = Figure(figsize=(panel_size * n_cols + 0.8, panel_size * n_rows * 1.1 + 0.3), layout="constrained")
     axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False))
-    faces = [to_image01(images[c]) for c in range(n_cols)]
+    first = next(iter(models.values()))
     for c in range(n_cols):
         title = (f"{column_titles[c]}\n" if column_titles is not None else "") + f"true: {classes[truth[c]]}"
-        axes[0, c].imshow(faces[c])
+        axes[0, c].imshow(input_face(first, images[c]))
         axes[0, c].set_title(title, fontsize=8)
     for r, (label, model) in enumerate(models.items(), start=1):
         probs = predict_proba(model, images)
@@ -218,7 +235,7 @@ def cam_comparison_figure(
         cams = compute_cams(model, images, [int(k) for k in preds], method, layer)
         for c in range(n_cols):
             ax = axes[r, c]
-            ax.imshow(overlay(faces[c], cams[c], alpha))
+            ax.imshow(overlay(input_face(model, images[c], layer), cams[c], alpha))
             ax.set_title(f"{classes[preds[c]]} ({probs[c, preds[c]]:.2f})", fontsize=8,
                          color="darkgreen" if preds[c] == truth[c] else "firebrick")
         axes[r, 0].set_ylabel(f"{label}\n{_layer_label(model, layer)}", fontsize=8)
@@ -226,6 +243,71 @@ def cam_comparison_figure(
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"{METHODS[method_key(method)]} of each model's predicted class (probability in brackets)", fontsize=9)
+    return fig
+
+
+def modality_layers(model: nn.Module, image_size: int) -> dict[str, str]:
+    """Each modality's layer for Grad-CAM in a model of packed modalities (CM-CNN): the deepest stage of its
+    network whose map is at least :data:`~fer_lib.explain.cam.MIN_EXPLAINING_SIDE` a side at ``image_size``
+    (``fens.<m>.stages.3``, 9 x 9, at the paper's 148 px; ``stages.2``, 8 x 8, at the cpu scale's 64 px), else its
+    network's output."""
+    from fer_lib.explain.cam import MIN_EXPLAINING_SIDE
+
+    model = unwrap(model)
+    modalities = getattr(model, "modalities", None)
+    if not modalities:
+        raise ValueError(f"{type(model).__name__} reads no packed modalities (no `modalities` attribute)")
+    sizes = layer_map_sizes(model, image_size, max_depth=4)
+    layers = {}
+    for m in modalities:
+        stages = [n for n in sizes if n.startswith(f"fens.{m}.stages.") and n.count(".") == 3]
+        readable = [n for n in stages if min(sizes[n]) >= MIN_EXPLAINING_SIDE]
+        layers[m] = readable[-1] if readable else f"fens.{m}"
+    return layers
+
+
+def modality_cam_figure(
+    model: nn.Module,
+    dataset,
+    indices: Sequence[int],
+    method: str = "gradcam",
+    transform: Callable | None = None,
+    alpha: float = 0.5,
+    panel_size: float = 1.9,
+):
+    """CM-CNN's Fig. 8: where each modality's network looks. One row per face; per modality of ``model`` two
+    panels, the modality's own image and the Grad-CAM map of the predicted class on that modality's network
+    (:func:`modality_layers`) over it. The first panel's title gives the truth and the prediction (green when
+    right, red when wrong). Returns a matplotlib ``Figure`` (not shown; close it when done)."""
+    from matplotlib.figure import Figure
+
+    indices = [int(i) for i in indices]
+    if not indices:
+        raise ValueError("indices is empty: give at least one sample index")
+    method_key(method)
+    classes = list(getattr(dataset, "classes", []))
+    images, truth = sample_inputs(dataset, indices, transform)
+    layers = modality_layers(model, int(images.shape[-1]))
+    probs = predict_proba(model, images)
+    preds = probs.argmax(1)
+    cams = {m: compute_cams(model, images, [int(p) for p in preds], method, layer) for m, layer in layers.items()}
+    n_rows, n_cols = len(indices), 2 * len(layers)
+    fig = Figure(figsize=(panel_size * n_cols, panel_size * n_rows * 1.12 + 0.4), layout="constrained")
+    axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False))
+    for r, idx in enumerate(indices):
+        for k, (m, layer) in enumerate(layers.items()):
+            face = input_face(model, images[r], layer)
+            axes[r, 2 * k].imshow(face)
+            axes[r, 2 * k + 1].imshow(overlay(face, cams[m][r], alpha))
+            if r == 0:
+                axes[r, 2 * k].set_title(m, fontsize=9)
+                axes[r, 2 * k + 1].set_title(f"{m}: {layer}", fontsize=8)
+        axes[r, 0].set_ylabel(f"#{idx} true: {classes[truth[r]]}\npred: {classes[preds[r]]} ({probs[r, preds[r]]:.2f})",
+                              fontsize=8, color="darkgreen" if preds[r] == truth[r] else "firebrick")
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{METHODS[method_key(method)]} of the predicted class on each modality's network", fontsize=9)
     return fig
 
 

@@ -27,7 +27,7 @@ from fer_lib.explain.cam import (
     predict_proba,
     sample_inputs,
 )
-from fer_lib.explain.figures import overlay, png_bytes, probability_chart, to_image01
+from fer_lib.explain.figures import input_face, overlay, png_bytes, probability_chart
 from fer_lib.runs import LoadedRun, load_run
 
 
@@ -40,6 +40,20 @@ def check_compatible(run: LoadedRun, dataset, image_size: int | None = None) -> 
     if outputs != classes:
         raise ValueError(f"{run.label()} has {outputs} outputs but {getattr(dataset, 'name', 'the dataset')} has "
                          f"{classes} classes")
+
+
+def model_view(run: LoadedRun, dataset):
+    """``dataset`` as ``run``'s model reads it: a model whose data follow its ``modalities`` option (CM-CNN,
+    ``ModelFamily.data_options``) reads each face's modalities packed into the channels
+    (:class:`fer_lib.data.modalities.ModalityImages`, with the modalities the run trained on); any other model,
+    the dataset itself. Raises a ``ValueError`` where the dataset cannot give them (depth from 2-D faces)."""
+    from fer_lib.data.modalities import ModalityImages
+    from fer_lib.models.registry import list_models, model_defaults, model_family
+
+    name = run.spec.get("model")
+    if name not in list_models() or "modalities" not in model_family(name).data_options:
+        return dataset
+    return ModalityImages(dataset, run.setting("modalities") or model_defaults(name)["modalities"])
 
 
 def spread_indices(n: int, limit: int | None) -> np.ndarray:
@@ -85,6 +99,8 @@ class CamExplorer:
         self.default_image_size = default_image_size
         self._hold = False
         self.run = run
+        #: The dataset as loaded, and (``dataset``) as the run's model reads it (:func:`model_view`).
+        self.source_dataset = dataset
         self.dataset = dataset
         self.last_error: str | None = None
         #: The dataset index on display (the index box can show one outside the filtered pool).
@@ -200,8 +216,10 @@ class CamExplorer:
     def _set_dataset(self, dataset) -> None:
         from fer_lib.data.transforms import build_transform
 
-        self.dataset = dataset
-        dataset.transform = build_transform("eval", self.image_size, train=False)
+        self.source_dataset = dataset
+        self.dataset = dataset = model_view(self.run, dataset)
+        # The evaluation transform of the run's own profile: its normalisation (CM-CNN's modalities have none).
+        dataset.transform = build_transform(self.run.setting("transform") or "eval", self.image_size, train=False)
         self.pool = spread_indices(len(dataset), self.max_samples)
         images, _ = sample_inputs(dataset, self.pool, None)
         self.probs = predict_proba(self.model, images)
@@ -234,7 +252,8 @@ class CamExplorer:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         """On an error, put the model, data and controls back as they were (then re-raise)."""
-        names = ("run", "model", "map_sizes", "dataset", "pool", "probs", "classes", "preds", "truth", "positions")
+        names = ("run", "model", "map_sizes", "dataset", "source_dataset", "pool", "probs", "classes", "preds", "truth",
+                 "positions")
         saved = {k: getattr(self, k) for k in names if hasattr(self, k)}
         transform = getattr(self.dataset, "transform", None)
         controls = [(c, c.options, c.value) for c in (self.run_picker, self.layer, self.target)]
@@ -264,7 +283,23 @@ class CamExplorer:
                 if source not in [v for _, v in self.run_picker.options]:
                     self.run_picker.options = [*self.run_picker.options, (run.label(), source)]
                 self.run_picker.value = source
-            self._set_dataset(self.dataset)
+            self._set_dataset(self._data_for(run))
+
+    def _data_for(self, run: LoadedRun):
+        """The data shown with a newly loaded run: the data on display when its model can read them, else (a
+        CM-CNN with depth after a model of 2-D faces) the run's own dataset, where a loader was given."""
+        try:
+            model_view(run, self.source_dataset)
+            return self.source_dataset
+        except ValueError:
+            own = run.spec.get("dataset")
+            if self.load_data is None or not own:
+                raise
+            with self._held():
+                if own not in self.dataset_picker.options:
+                    self.dataset_picker.options = [*self.dataset_picker.options, own]
+                self.dataset_picker.value = own
+            return self.load_data(own, self.split_picker.value, self.image_size)
 
     def _on_data(self, _change) -> None:
         if self._hold:
@@ -319,7 +354,7 @@ class CamExplorer:
         true = int(truth[0])
         target = {-1: pred, -2: true}.get(self.target.value, self.target.value)
         cam = compute_cams(self.model, image, [target], self.method.value, self.layer.value)[0]
-        face = to_image01(image[0])
+        face = input_face(self.model, image[0], self.layer.value)
         self.face_view.value = png_bytes(face, self.display_size)
         self.overlay_view.value = png_bytes(overlay(face, cam), self.display_size)
         self.chart_view.value = probability_chart(probs, self.classes, true, target)
@@ -345,4 +380,4 @@ class CamExplorer:
         return self.widget
 
 
-__all__ = ["CamExplorer", "check_compatible", "spread_indices"]
+__all__ = ["CamExplorer", "check_compatible", "model_view", "spread_indices"]

@@ -187,6 +187,11 @@ class CMCNN(nn.Module):
         self.embedding_dim = 2 * per_modality * len(modalities)  # max- and average-pooled
         self.fc1 = nn.Linear(self.embedding_dim, num_classes)
         self.act = nn.PReLU()
+        # What fer_lib's loaders give (the packed image) and, for Grad-CAM, the first modality's FEN; each FEN's
+        # stages are under "fens.<modality>.stages" (fer_lib.explain maps each onto its own modality's image).
+        self.in_chans = 3
+        self.gradcam_target_layer = f"fens.{modalities[0]}"
+        self.gradcam_layer_depth = 4
 
     def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each modality's FEN map ``{m: [B, C, h, w]}``."""

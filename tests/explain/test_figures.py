@@ -88,3 +88,32 @@ def test_comparison_figure_has_a_face_row_and_a_row_per_model():
         F.cam_comparison_figure({}, data, [0])
     with pytest.raises(ValueError, match="6 outputs but the dataset has 7"):
         F.cam_comparison_figure({"six": Structured(num_classes=6).eval()}, data, [0])
+
+
+def test_a_modality_models_map_is_drawn_over_its_own_modality():
+    """CM-CNN's packed image mixes grey, LBP and depth in its colours: a map of the depth network is drawn over
+    the depth channel, one of the fusion over the first modality, and every modality gets its own column."""
+    from fer_lib.explain.cam import candidate_layers, layer_modality
+    from fer_lib.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("cmcnn", num_classes=7, modalities=("gray", "lbp", "depth")).eval()
+    image = torch.rand(3, 64, 64)
+    image[2] = 0.25  # the depth channel, recognisable
+    assert layer_modality(model, "fens.depth.stages.2") == 2 and layer_modality(model, "cmfn.gray_from_lbp") is None
+    assert np.allclose(F.input_face(model, image, "fens.depth.stages.2"), 0.25)
+    assert np.allclose(F.input_face(model, image, "cmfn.gray_from_lbp")[..., 1], image[0].numpy())
+    # The layer menu reaches the FEN stages (3 dots deep); its default is readable at 64 px (8 x 8, not 4 x 4).
+    assert candidate_layers(model, 64)[0] == "fens.gray.stages.2"
+    assert F.modality_layers(model, 64) == {m: f"fens.{m}.stages.2" for m in ("gray", "lbp", "depth")}
+    assert F.modality_layers(model, 148)["depth"] == "fens.depth.stages.3"
+    data = Blobs(transform=build_transform("cmcnn", 64, train=False))
+    fig = F.modality_cam_figure(model, data, [0, 3])
+    axes = fig.get_axes()
+    assert len(axes) == 2 * 6 and [axes[k].get_title() for k in (0, 2, 4)] == ["gray", "lbp", "depth"]
+    assert axes[0].get_ylabel().startswith("#0 true: ")
+    with pytest.raises(ValueError, match="no packed modalities"):
+        F.modality_layers(Structured(), 64)
+    # An ordinary model keeps its colour image.
+    plain = Structured().eval()
+    assert F.input_face(plain, torch.zeros(3, 8, 8)).shape == (8, 8, 3) and layer_modality(plain) is None

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from fer_lib.data.labels import SEVEN_CLASSES
+from fer_lib.explain import figures as F
 from fer_lib.explain import widget as W
+from fer_lib.explain.figures import png_bytes
 from fer_lib.runs import LoadedRun
 from tests.explain._explain_toys import PNG, Blobs, Structured
 
@@ -96,3 +98,42 @@ def test_explorer_opens_a_gmslpa_run(tmp_path: Path) -> None:
     assert ex.layer.value == candidate_layers(run.model, 32)[0] != "global_branch.layer4.2"
     ex.update()
     assert ex.last_error is None and ex.overlay_view.value[:8] == PNG and ex.probs.shape == (4, 6)
+
+
+def test_explorer_opens_a_cmcnn_run_on_its_modalities(tmp_path: Path) -> None:
+    """A CM-CNN run opens on its packed modalities (grey, LBP, depth) with its own normalisation, the menu offers
+    each modality's network, and the face drawn is the modality of the chosen layer. Loaded after a model of 2-D
+    faces, whose data have no depth, it switches to its own dataset instead of failing."""
+    pytest.importorskip("ipywidgets")
+    from fer_lib.data import load_dataset
+    from fer_lib.protocols import view_rows
+    from fer_lib.results import ResultTable
+    from fer_lib.runs import load_run
+    from fer_lib.settings import RunContext
+
+    ctx = RunContext.resolve("cmcnn", "ii", "smoke", "synth-rgbd", None, "cpu", [0], tmp_path / "out", quiet=True)
+    trained = view_rows(ctx, ResultTable(ctx), {"table2_g_l_d_cmfn": "G + L + D + CMFN"}, "synth-rgbd", [0], 10, {},
+                        average_column="BU-3DFE P1")
+    run = load_run(trained["table2_g_l_d_cmfn"].runs[0][0].run_dir)
+    assert run.setting("modalities") == ["gray", "lbp", "depth"] and run.setting("transform") == "cmcnn"
+
+    def load(name: str, split: str, size: int):
+        return load_dataset(name, split=split, scale="smoke", image_size=size, fold=0)
+
+    rgbd = load("synth-rgbd", "test", 32)
+    ex = W.CamExplorer(run, rgbd, "synth-rgbd", "test", load_data=load, max_samples=4, display_size=48)
+    assert ex.dataset.modalities == ("gray", "lbp", "depth") and ex.source_dataset is rgbd
+    image = ex.dataset[0][0]
+    assert image.shape[0] == 3 and 0.0 <= float(image.min()) and float(image.max()) <= 1.0  # no ImageNet scaling
+    assert {"fens.gray.stages.0", "fens.depth.stages.0"} <= set(ex.layer.options)
+    ex.layer.value = "fens.depth.stages.0"
+    ex.update()
+    assert ex.last_error is None and ex.overlay_view.value[:8] == PNG and ex.probs.shape == (4, 6)
+    assert ex.face_view.value == png_bytes(F.input_face(ex.model, image, "fens.depth.stages.0"), 48)
+
+    # From a model of 2-D faces on a dataset without depth, loading the CM-CNN run moves to synth-rgbd.
+    toy = LoadedRun(Structured(), {"model": "structured", "image_size": 32}, Path("runs/demo"))
+    plain = W.CamExplorer(toy, Blobs(), "blobs", "test", load_model=lambda _: run, load_data=load,
+                          max_samples=4, display_size=48)
+    plain.load_source(str(run.source))
+    assert plain.dataset_picker.value == "synth-rgbd" and plain.dataset.modalities == ("gray", "lbp", "depth")
