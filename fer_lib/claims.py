@@ -162,6 +162,22 @@ def evaluate_claims(results: pd.DataFrame, claims: pd.DataFrame | None = None,
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
+def claims_in_column(claims: pd.DataFrame, source_column: str, column: str,
+                     rows: Sequence[str] | None = None) -> pd.DataFrame:
+    """The claims of ``claims`` made in ``source_column``, restated for ``column``: a column of fer_lib's own that
+    the paper lacks (CM-CNN's real 2-D FERPlus column tests its 2-D claims on real faces). ``rows``: keep only
+    claims whose two rows are among them (the rows that ran there). The printed difference stays the source
+    column's, so ``printed_in_ci`` compares with what the paper printed there; the claim id and the note say the
+    column was changed."""
+    moved = claims[claims["column"] == source_column].copy()
+    if rows is not None:
+        moved = moved[moved["row_a"].isin(rows) & moved["row_b"].isin(rows)]
+    moved["column"] = column
+    moved["claim_id"] = moved["claim_id"] + "@" + column
+    moved["note"] = moved["note"].astype(str) + f" (printed for {source_column}; judged here in {column})"
+    return moved.reset_index(drop=True)
+
+
 def _fmt(value: float, digits: int = 2) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:+.{digits}f}"
 

@@ -164,3 +164,22 @@ def test_every_pcnn_claim_gets_a_verdict_on_an_empty_result_set():
 
     verdicts = fc.evaluate_claims(pd.DataFrame(columns=["paper", "table", "row", "column", "value"]))
     assert len(verdicts) == len(claims()) and set(verdicts["verdict"]) == {fc.NOT_REPRODUCED}
+
+
+def test_claims_restated_in_a_column_of_fer_libs_own():
+    """CM-CNN's 2-D claims, printed for BU-3DFE P1, judged on the real FERPlus column: only claims whose rows
+    both ran there move, keeping the printed difference."""
+    from fer_lib.papers import claims
+
+    source = claims("cmcnn", "ii")
+    moved = fc.claims_in_column(source, "BU-3DFE P1", "FERPlus 2-D", rows=["G", "L", "G + L", "G + L + CMFN"])
+    assert set(moved["column"]) == {"FERPlus 2-D"} and set(moved["table"]) == {"ii"}
+    assert {(c.row_a, c.row_b) for c in moved.itertuples()} == {("G", "L"), ("G + L", "G"),
+                                                                 ("G + L + CMFN", "G + L")}
+    original = source.set_index("claim_id").loc["ii-cmfn-gl-bu3dfep1"]
+    restated = moved.set_index("claim_id").loc["ii-cmfn-gl-bu3dfep1@FERPlus 2-D"]
+    assert restated["printed_difference"] == original["printed_difference"] and "judged here" in restated["note"]
+    results = pd.DataFrame([cell("G + L + CMFN", [60, 61, 62], column="FERPlus 2-D", table="ii", paper="cmcnn"),
+                            cell("G + L", [55, 57, 56], column="FERPlus 2-D", table="ii", paper="cmcnn")])
+    verdict = fc.evaluate_claims(results, moved).set_index("claim_id").loc["ii-cmfn-gl-bu3dfep1@FERPlus 2-D"]
+    assert verdict["verdict"] == fc.SUPPORTED and verdict["reproduced_difference"] == pytest.approx(5.0)
