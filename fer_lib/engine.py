@@ -217,6 +217,28 @@ def predict(
     return np.concatenate(probs), np.concatenate(targets).astype(np.int64)
 
 
+def embed(
+    model: nn.Module,
+    dataset: Dataset,
+    field: str = "embedding",
+    batch_size: int = 128,
+    device: str | torch.device = "cpu",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The feature ``field`` of ``model``'s structured output for every sample of ``dataset`` (in order), flattened
+    to ``[N, D]``, and the targets ``[N]``: e.g. CM-CNN's fused embedding ``f_v`` (its Fig. 7's tSNE input)."""
+    model.eval().to(device)
+    features, targets = [], []
+    with torch.no_grad():
+        for batch in iterate_batches(dataset, batch_size, shuffle=False, num_workers=0, device=device, augment=False):
+            output = model(to_device(batch[0], device))
+            if not hasattr(output, field):
+                raise ValueError(f"{type(model).__name__}'s output has no field {field!r} "
+                                 f"(it is a {type(output).__name__})")
+            features.append(getattr(output, field).float().flatten(1).cpu().numpy())
+            targets.append(np.asarray(batch[1].cpu() if isinstance(batch[1], torch.Tensor) else batch[1]))
+    return np.concatenate(features), np.concatenate(targets).astype(np.int64)
+
+
 def evaluate(
     model: nn.Module,
     dataset: Dataset,

@@ -163,3 +163,19 @@ def test_compiled_training_matches_eager_and_keeps_the_plain_weights(tmp_path):
     saved = torch.load(tmp_path / "compiled" / engine.FINAL_WEIGHTS, weights_only=True)
     assert list(saved) == list(eager.state_dict())
     assert TrainConfig(compile=True).identity() == TrainConfig().identity()
+
+
+def test_embed_returns_a_structured_outputs_feature_per_sample():
+    """CM-CNN's fused embedding f_v, one row per test image in order (Fig. 7's tSNE input)."""
+    from fer_lib.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("cmcnn", num_classes=3, modalities=("gray", "depth"))
+    images = torch.rand(5, 3, 32, 32)
+    data = torch.utils.data.TensorDataset(images, torch.tensor([0, 1, 2, 0, 1]))
+    features, targets = engine.embed(model, data, batch_size=2)
+    assert features.shape == (5, model.embedding_dim) and list(targets) == [0, 1, 2, 0, 1]
+    with torch.no_grad():
+        assert np.allclose(features[3], model(images[3:4]).embedding[0].numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="no field 'embedding'"):
+        engine.embed(tiny_model(), torch.utils.data.TensorDataset(torch.rand(2, 3, 8, 8), torch.tensor([0, 1])))

@@ -78,3 +78,13 @@ def test_majority_floor():
     assert majority_floor([3, 3, 1, 3]) == pytest.approx(75.0)
     with pytest.raises(ValueError, match="empty"):
         majority_floor([])
+
+
+def test_silhouette_separates_compact_classes_from_overlapping_ones():
+    rng = np.random.default_rng(0)
+    targets = np.repeat([0, 1, 2], 30)
+    apart = rng.normal(size=(90, 4)) * 0.1 + np.eye(4)[targets] * 5
+    mixed = rng.normal(size=(90, 4))
+    assert M.silhouette(apart, targets) > 0.8 > abs(M.silhouette(mixed, targets))
+    with pytest.raises(ValueError, match="two classes"):
+        M.silhouette(apart, np.zeros(90))

@@ -311,6 +311,21 @@ def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int = 64) 
 
 
 # -- inputs ---------------------------------------------------------------------------------------
+def map_concentration(cams: np.ndarray, top: float = 0.1) -> np.ndarray:
+    """How concentrated each map of ``cams`` ``[B, H, W]`` is: the share (%) of its total mass in its ``top``
+    fraction of pixels (10 % by default). A uniform map scores ``100 * top``; one peak, 100. CM-CNN's Fig. 8 says
+    its maps are "more concentrated" than the grey network's alone; this is the number behind that word. An
+    all-zero map (no evidence for the class) scores NaN."""
+    cams = np.asarray(cams, dtype=np.float64)
+    if cams.ndim != 3 or not 0.0 < top <= 1.0:
+        raise ValueError(f"expected maps [B, H, W] and 0 < top <= 1, got shape {cams.shape} and top {top}")
+    flat = np.sort(cams.reshape(len(cams), -1), axis=1)[:, ::-1]
+    k = max(1, round(top * flat.shape[1]))
+    total = flat.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, 100.0 * flat[:, :k].sum(axis=1) / total, np.nan)
+
+
 def layer_modality(model: nn.Module, layer: nn.Module | str | None = None) -> int | None:
     """For a model that reads packed modalities (a ``modalities`` attribute, as CM-CNN), the input channel of the
     modality whose network holds ``layer`` (``fens.<modality>...``; the default layer where ``None``), else

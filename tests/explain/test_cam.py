@@ -136,3 +136,17 @@ def test_pcnn_maps_come_from_the_gpn_refinement_network():
     assert first == "gfieb.layer2" and min(sizes[first]) >= C.MIN_EXPLAINING_SIDE
     cams = C.compute_cams(model, torch.randn(1, 3, SIZE, SIZE), method="gradcam++")
     assert cams.shape == (1, SIZE, SIZE) and cams.max() > 0.5
+
+
+def test_map_concentration_ranks_a_peak_above_a_spread_map():
+    from fer_lib.explain.cam import map_concentration
+
+    uniform = np.ones((10, 10))
+    peak = np.zeros((10, 10))
+    peak[4, 4] = 1.0
+    half = np.zeros((10, 10))
+    half[:5] = 1.0
+    assert map_concentration(np.stack([uniform, peak, half])) == pytest.approx([10.0, 100.0, 20.0])
+    assert np.isnan(map_concentration(np.zeros((1, 4, 4)))[0])
+    with pytest.raises(ValueError, match="maps"):
+        map_concentration(uniform)
