@@ -45,9 +45,7 @@ PROJECT_TABLES: dict[str, dict[str, str]] = {
     "cmcnn": {"figure_6": "each class's recall behind Fig. 6's confusion matrices (the paper prints the matrices)",
               "figure_7": "how well Fig. 7's embeddings f_v separate the expressions (silhouette; the figure is tSNE)",
               "figure_8": "how concentrated Fig. 8's Grad-CAM maps are, grey FEN alone vs CM-CNN (the figure is "
-                          "qualitative)",
-              "timing": "Sect. IV-D's timing (15 ms forward, 28 ms preprocessing a face) measured here, against "
-                        "ResNet-18 in the same run"},
+                          "qualitative)"},
 }
 #: Columns of ``data/<paper>_claims.csv``. ``column``: the table's column the claim is about; ``row_a``,
 #: ``row_b``: the compared rows, labelled as in the table; ``relation``: one of :data:`RELATIONS`;

@@ -171,3 +171,36 @@ def test_depth_fit_rejects_bad_input() -> None:
         pp.fit_depth_map(cloud, (8, 8), bounds=(5, 6, 5, 6))
     with pytest.raises(ValueError, match="smoothness"):
         pp.fit_depth_map(cloud, (8, 8), smoothness=0)
+
+
+def _dome(n: int = 2000, seed: int = 0) -> np.ndarray:
+    """A face-like dome of scattered 3-D points (x, y in [-1, 1], z nearer at the centre)."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-1, 1, size=(n, 2))
+    return np.column_stack([xy, 1.0 - 0.5 * (xy ** 2).sum(axis=1)])
+
+
+def test_cmcnn_face_gives_the_three_inputs_and_times_each_step(face) -> None:
+    out = pp.cmcnn_face(face, _dome(), size=64)
+    assert out.detected and out.gray.shape == out.lbp.shape == out.depth.shape == (64, 64)
+    assert out.gray.dtype == out.lbp.dtype == out.depth.dtype == np.uint8
+    # The dome's top (nearest) is the depth image's brightest, at the centre; LBP codes are not the grey image.
+    assert out.depth[32, 32] > out.depth[2, 2] + 100 and not np.array_equal(out.lbp, out.gray)
+    assert set(out.seconds) == {"align", "lbp", "depth"} and all(s > 0 for s in out.seconds.values())
+
+
+def test_cmcnn_face_on_real_faces(shared_data) -> None:
+    """FER2013 test faces (48 px, real people), each enlarged into a 640 x 480 capture as a camera frame would
+    hold it: Viola-Jones finds most of them and every one gives CM-CNN's three 148 px inputs."""
+    from fer_lib.data import load_dataset
+
+    test = load_dataset("fer2013", root=shared_data / "fer2013", split="test")
+    detectors = {"detector": pp.FaceDetector(), "eye_detector": pp.EyeDetector()}
+    found = 0
+    for index in range(0, 400, 20):
+        frame = np.full((480, 640), 90, dtype=np.uint8)
+        frame[120:312, 224:416] = np.asarray(test.load_image(index).convert("L").resize((192, 192), Image.BICUBIC))
+        out = pp.cmcnn_face(frame, _dome(seed=index), **detectors)
+        assert out.gray.shape == out.lbp.shape == out.depth.shape == (148, 148)
+        found += out.detected
+    assert found >= 14, f"Viola-Jones found {found} of 20 real faces"
