@@ -162,6 +162,17 @@ def evaluate_claims(results: pd.DataFrame, claims: pd.DataFrame | None = None,
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
+def claim_frame(paper: str, claim_id: str, table: str, column: str, row_a: str, row_b: str,
+                printed_difference: float, location: str, note: str, ledger: str = "") -> pd.DataFrame:
+    """One claim (``row_a`` beats ``row_b``) as a claims frame for :func:`evaluate_claims`, for a comparison a
+    notebook makes with a row of fer_lib's own: a paper's general statement ("CNN features beat hand-crafted
+    ones") tested against a baseline fer_lib built, ``printed_difference`` the margin the paper printed for it."""
+    return pd.DataFrame([{"paper": paper, "claim_id": claim_id, "table": str(table), "column": column, "row_a": row_a,
+                          "row_b": row_b, "relation": "a > b", "printed_difference": float(printed_difference),
+                          "stated_difference": float("nan"), "deterministic": False, "location": location,
+                          "ledger": ledger, "note": note}], columns=list(papers.CLAIM_COLUMNS))
+
+
 def claims_in_column(claims: pd.DataFrame, source_column: str, column: str,
                      rows: Sequence[str] | None = None) -> pd.DataFrame:
     """The claims of ``claims`` made in ``source_column``, restated for ``column``: a column of fer_lib's own that

@@ -183,3 +183,13 @@ def test_claims_restated_in_a_column_of_fer_libs_own():
                             cell("G + L", [55, 57, 56], column="FERPlus 2-D", table="ii", paper="cmcnn")])
     verdict = fc.evaluate_claims(results, moved).set_index("claim_id").loc["ii-cmfn-gl-bu3dfep1@FERPlus 2-D"]
     assert verdict["verdict"] == fc.SUPPORTED and verdict["reproduced_difference"] == pytest.approx(5.0)
+
+
+def test_a_claim_against_a_baseline_of_fer_libs_own():
+    frame = fc.claim_frame("cmcnn", "v-cnn-over-handcrafted", "v", "BU-3DFE P1", "CM-CNN", "HOG + LBP", 4.41,
+                           "Sect. IV, Table V", "CNN features beat hand-crafted ones", ledger="CM-CNN 4")
+    assert list(frame.columns) == list(fc.papers.CLAIM_COLUMNS) and frame.iloc[0]["relation"] == "a > b"
+    results = pd.DataFrame([cell("CM-CNN", [50, 52, 51], column="BU-3DFE P1", table="v", paper="cmcnn"),
+                            cell("HOG + LBP", [40, 41, 39], column="BU-3DFE P1", table="v", paper="cmcnn")])
+    verdict = fc.evaluate_claims(results, frame).iloc[0]
+    assert verdict["verdict"] == fc.SUPPORTED and verdict["reproduced_difference"] == pytest.approx(11.0)

@@ -75,3 +75,14 @@ def test_the_real_2d_column_takes_the_rows_without_depth(tmp_path) -> None:
     fixtures.write_ferplus(tmp_path)
     column, name, options, why = real_2d_column(tmp_path)
     assert (name, options, why) == ("ferplus", {"num_classes": 6}, "real data found")
+
+
+def test_the_handcrafted_claims_take_the_best_quoted_handcrafted_row() -> None:
+    from fer_lib.protocols.cmcnn import HANDCRAFTED_ROW, REAL_2D_CNN_ROW, REAL_2D_COLUMN, handcrafted_claims
+
+    frame = handcrafted_claims("v", {"BU-3DFE P1": "BU-3DFE P1", REAL_2D_COLUMN: "BU-3DFE P1"}).set_index("column")
+    assert frame.loc["BU-3DFE P1", "printed_difference"] == pytest.approx(88.91 - 84.50)  # over Zhen et al.
+    assert frame.loc[REAL_2D_COLUMN, "row_a"] == REAL_2D_CNN_ROW and set(frame["row_b"]) == {HANDCRAFTED_ROW}
+    assert handcrafted_claims("vi", {"Bosphorus": "Bosphorus"})["printed_difference"].iloc[0] == \
+        pytest.approx(85.16 - 79.72)
+    assert get_preset("cmcnn", "handcrafted_hog_lbp").setup.loader_options() == {"modalities": ["gray"]}
