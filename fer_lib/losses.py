@@ -84,6 +84,30 @@ def label_smoothing_ce(smoothing: float = 0.1) -> CrossEntropy:
     return CrossEntropy(label_smoothing=smoothing)
 
 
+@register_loss("poster")
+class PosterLoss(nn.Module):
+    """POSTER's loss (seed 003, the authors' training): ``smoothed_weight * CE(logits, label smoothing
+    smoothing) + plain_weight * CE(logits)``; 2 x CE(0.2) + CE by default."""
+
+    def __init__(self, smoothed_weight: float = 2.0, smoothing: float = 0.2, plain_weight: float = 1.0) -> None:
+        super().__init__()
+        if smoothed_weight < 0 or plain_weight < 0 or smoothed_weight + plain_weight == 0:
+            raise ValueError(f"the weights must be >= 0 and not both 0, got {smoothed_weight} and {plain_weight}")
+        if not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+        self.smoothed_weight, self.smoothing, self.plain_weight = float(smoothed_weight), smoothing, float(plain_weight)
+
+    def forward(self, output: Any, target: torch.Tensor) -> torch.Tensor:
+        logits = logits_of(output)
+        return self.smoothed_weight * cross_entropy(logits, target, self.smoothing) \
+            + self.plain_weight * cross_entropy(logits, target, 0.0)
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this loss (for run-cache keys)."""
+        return {"name": "poster", "smoothed_weight": self.smoothed_weight, "smoothing": self.smoothing,
+                "plain_weight": self.plain_weight}
+
+
 @register_loss("facial_semantic")
 class FacialSemanticLoss(nn.Module):
     """PCNN's two-phase facial semantic loss (seed 000, Eq. 5).

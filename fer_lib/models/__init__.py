@@ -6,7 +6,7 @@ file is added to the imports below (see ARCHITECTURE.md).
 
 from __future__ import annotations
 
-from fer_lib.models import cmcnn, gmslpa, handcrafted, manet, pcnn, resnet  # noqa: F401 -- importing registers the models
+from fer_lib.models import cmcnn, gmslpa, handcrafted, manet, pcnn, poster, resnet  # noqa: F401 -- importing registers the models
 from fer_lib.models.outputs import TensorOutput, logits_of
 from fer_lib.models.registry import (
     MODELS,

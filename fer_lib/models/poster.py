@@ -1,0 +1,392 @@
+"""POSTER, the two-stream pyramid cross-fusion transformer of seed 003, and its image-only baseline.
+
+Architecture at the authors' configuration (``D = 512``, 49 tokens a stream; shapes for a batch ``B``)::
+
+    images [B, 3, s, s]
+      |-- image stream: resized to 112 -> IR50, its first three stages ------------> [B, 256, 14, 14]
+      |     tokens: the map's memory read as 49 rows of 1024 (``token_layout="raw"``, the authors'; or "patch":
+      |     each 2 x 2 cell's 256 x 4 values) -> Linear(1024, 512)                   -> x_img [B, 49, 512]
+      |-- landmark stream (frozen): resized to 112 -> MobileFaceNet, a 68-point landmark regressor; its last
+      |     1 x 1 conv's map [B, 512, 7, 7] read as 49 tokens                       -> x_lm  [B, 49, 512]
+      |-- cross-fusion transformer:
+      |     each stream gets a class token (the mean of its tokens); the image stream a learned position
+      |     embedding; concatenated                                                  -> [B, 100, 512]
+      |     the pyramid: Conv1d over the embedding axis (the 100 tokens as channels) -> [B, 100, 256], [B, 100, 128]
+      |     ``depth`` pyramid blocks, at each scale one cross-fusion block:
+      |         image tokens += MHA(Q = the landmark tokens, K, V = Linear(image tokens)) -> += MLP
+      |         landmark tokens += MHA(Q = the image tokens, K, V = Linear(landmark tokens)) -> += MLP
+      |         (each stream's own LayerNorms and MLP), then a 1 x 1 Conv1d mixes the 100 tokens;
+      |       then top-down: 128 -> ConvTranspose1d -> + 256 -> ConvTranspose1d -> + 512
+      |     LayerNorm of the 512 scale; the image class token                        -> [B, 512]
+      `-- SE block (Linear, ReLU, Linear, sigmoid gate) -> Linear(512, classes)       -> logits [B, classes]
+
+Options: ``fusion="cross"`` (POSTER) or ``"none"``: the baseline of Table 1 and Figs. 6-7, the image stream and a
+plain transformer (pre-norm self-attention blocks over its 50 tokens at one scale, the same depth, heads and MLP
+ratio), no landmark stream; ``depth`` 8 ("large", the paper's), 6 ("base") or 4 ("small");
+``image_size`` the input side (224 in the paper; the streams resize to 112 themselves). The landmark network's
+weights come from ``landmark_weights`` (a file: the authors' ``mobilefacenet_model_best.pth.tar`` or a run fer_lib
+trained, :mod:`fer_lib.protocols`), IR50's from ``pretrained_path`` (the authors' ``ir50.pth``); the module names
+follow the authors' files so either loads. Neither is downloaded: without them both start from random weights,
+which a POSTER with a frozen landmark stream should not be trained with (the model says so when built).
+
+Sizes (``tests/models/test_poster.py``): the authors' 70.84 M trainable parameters include IR50's output layer
+(BatchNorm, Linear(25088, 512), BatchNorm: 12.85 M), which their forward pass never runs; fer_lib builds only
+what runs (ledger POSTER 7).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fer_lib.models.registry import register_model
+from fer_lib.models.weights import load_pretrained
+
+#: (units, output channels) of IR50's three stages the image stream keeps; each stage's first unit halves the map.
+IR50_STAGES: tuple[tuple[int, int], ...] = ((3, 64), (4, 128), (14, 256))
+STREAM_SIZE = 112
+DEPTHS: dict[str, int] = {"small": 4, "base": 6, "large": 8}
+FUSIONS: tuple[str, ...] = ("cross", "none")
+TOKEN_LAYOUTS: tuple[str, ...] = ("raw", "patch")
+
+
+# -- the image stream: IR50 ------------------------------------------------------------------------------------
+class IRUnit(nn.Module):
+    """IR50's unit: BN -> 3x3 conv -> PReLU -> 3x3 conv (stride) -> BN, plus a shortcut (a strided identity, or a
+    1x1 conv + BN where the channels change)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.shortcut_layer = nn.MaxPool2d(1, stride) if in_channels == out_channels else nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+        self.res_layer = nn.Sequential(
+            nn.BatchNorm2d(in_channels), nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=False),
+            nn.PReLU(out_channels), nn.Conv2d(out_channels, out_channels, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.res_layer(x) + self.shortcut_layer(x)
+
+
+class IR50Stream(nn.Module):
+    """``[B, 3, s, s] -> [B, 256, 14, 14]``: the input resized to 112, a 3x3 stem, IR50's first three stages."""
+
+    def __init__(self):
+        super().__init__()
+        self.input_layer = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.PReLU(64))
+        units, channels = [], 64
+        for count, out_channels in IR50_STAGES:
+            units += [IRUnit(channels if k == 0 else out_channels, out_channels, 2 if k == 0 else 1)
+                      for k in range(count)]
+            channels = out_channels
+        self.body = nn.Sequential(*units)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.body(self.input_layer(F.interpolate(images, size=STREAM_SIZE)))
+
+
+# -- the landmark stream: MobileFaceNet --------------------------------------------------------------------
+class ConvBlock(nn.Module):
+    """conv -> BN (-> PReLU unless ``linear``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int = 1, stride: int = 1, padding: int = 0,
+                 groups: int = 1, linear: bool = False):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride, padding, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.prelu = nn.Identity() if linear else nn.PReLU(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.prelu(self.bn(self.conv(x)))
+
+
+class DepthWise(nn.Module):
+    """MobileFaceNet's bottleneck: 1x1 expansion to ``width``, 3x3 depth-wise (stride), linear 1x1 projection; a
+    residual where the shape is kept."""
+
+    def __init__(self, in_channels: int, out_channels: int, width: int, stride: int, residual: bool = False):
+        super().__init__()
+        self.conv = ConvBlock(in_channels, width)
+        self.conv_dw = ConvBlock(width, width, 3, stride, 1, groups=width)
+        self.project = ConvBlock(width, out_channels, linear=True)
+        self.residual = residual
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.project(self.conv_dw(self.conv(x)))
+        return x + out if self.residual else out
+
+
+class ResidualStage(nn.Module):
+    def __init__(self, channels: int, blocks: int, width: int):
+        super().__init__()
+        self.model = nn.Sequential(*(DepthWise(channels, channels, width, 1, residual=True) for _ in range(blocks)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+class LandmarkHead(nn.Module):
+    """GDC: a 7 x 7 depth-wise conv to one position, Linear to the 136 landmark coordinates, BN."""
+
+    def __init__(self, outputs: int = 136):
+        super().__init__()
+        self.conv_6_dw = ConvBlock(512, 512, 7, groups=512, linear=True)
+        self.linear = nn.Linear(512, outputs, bias=False)
+        self.bn = nn.BatchNorm1d(outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.linear(self.conv_6_dw(x).flatten(1)))
+
+
+class LandmarkOutput(NamedTuple):
+    """MobileFaceNet's output: ``landmarks [B, 136]`` (68 x (x, y), in the units it was trained on: fer_lib's
+    landmark runs use coordinates normalised to [0, 1] of the 112 px face) and ``features [B, 512, 7, 7]``."""
+
+    landmarks: torch.Tensor
+    features: torch.Tensor
+
+
+class MobileFaceNet(nn.Module):
+    """The 68-point landmark regressor of POSTER's landmark stream: ``[B, 3, s, s]`` (resized to 112) ->
+    :class:`LandmarkOutput`. The stages: a stride-2 stem (64), a depth-wise conv, bottlenecks to 64 at 28 x 28,
+    to 128 at 14 x 14 and at 7 x 7, a 1 x 1 conv to 512 (the stream's tokens), the GDC landmark head."""
+
+    def __init__(self, num_landmarks: int = 68):
+        super().__init__()
+        self.conv1 = ConvBlock(3, 64, 3, 2, 1)
+        self.conv2_dw = ConvBlock(64, 64, 3, 1, 1, groups=64)
+        self.conv_23 = DepthWise(64, 64, 128, 2)
+        self.conv_3 = ResidualStage(64, 4, 128)
+        self.conv_34 = DepthWise(64, 128, 256, 2)
+        self.conv_4 = ResidualStage(128, 6, 256)
+        self.conv_45 = DepthWise(128, 128, 512, 2)
+        self.conv_5 = ResidualStage(128, 2, 256)
+        self.conv_6_sep = ConvBlock(128, 512)
+        self.output_layer = LandmarkHead(2 * num_landmarks)
+
+    def forward(self, images: torch.Tensor) -> LandmarkOutput:
+        x = F.interpolate(images, size=STREAM_SIZE) if images.shape[-1] != STREAM_SIZE else images
+        for stage in (self.conv1, self.conv2_dw, self.conv_23, self.conv_3, self.conv_34, self.conv_4, self.conv_45,
+                      self.conv_5):
+            x = stage(x)
+        features = self.conv_6_sep(x)
+        return LandmarkOutput(self.output_layer(features), features)
+
+
+# -- the cross-fusion transformer ----------------------------------------------------------------------------
+class Mlp(nn.Module):
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1, self.act, self.fc2 = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop a residual branch for whole samples with probability ``p`` while training."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty((x.shape[0],) + (1,) * (x.ndim - 1), device=x.device).bernoulli_(1 - self.p)
+        return x * keep / (1 - self.p)
+
+
+class CrossAttention(nn.Module):
+    """Attention with the queries from the other stream: ``queries`` used as they are (no projection, as the
+    authors'), keys and values projected from ``tokens``; both ``[B, N, D]``."""
+
+    def __init__(self, dim: int, heads: int, bias: bool = True):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"the embedding size {dim} must divide into {heads} heads")
+        self.heads = heads
+        self.kv = nn.Linear(dim, 2 * dim, bias=bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, queries: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        b, n, d = tokens.shape
+        k, v = self.kv(tokens).view(b, n, 2, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q = queries.reshape(b, queries.shape[1], self.heads, d // self.heads).transpose(1, 2)
+        out = F.scaled_dot_product_attention(q, k, v)  # softmax(q k^T / sqrt(d_head)) v
+        return self.proj(out.transpose(1, 2).reshape(b, queries.shape[1], d))
+
+
+class CrossFusionBlock(nn.Module):
+    """One scale's block over ``[B, 2 n, D]`` (image tokens then landmark tokens, ``n`` each): each stream updated
+    by attention whose queries are the other stream's (normalised with the whole sequence), then its own MLP;
+    a 1 x 1 Conv1d over the 2 n tokens mixes them."""
+
+    def __init__(self, dim: int, tokens: int, heads: int, mlp_ratio: float, drop_path: float):
+        super().__init__()
+        self.n = tokens
+        self.norm1, self.norm2, self.norm3, self.norm4 = (nn.LayerNorm(dim, eps=1e-6) for _ in range(4))
+        self.attn_img, self.attn_lm = CrossAttention(dim, heads), CrossAttention(dim, heads)
+        self.mlp1, self.mlp2 = Mlp(dim, int(dim * mlp_ratio)), Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path = DropPath(drop_path)
+        self.conv = nn.Conv1d(2 * tokens, 2 * tokens, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.n
+        img, lm = x[:, :n], x[:, n:]
+        normed = self.norm1(x)
+        img = img + self.drop_path(self.attn_img(normed[:, n:], normed[:, :n]))
+        img = img + self.drop_path(self.mlp1(self.norm2(img)))
+        normed = self.norm3(x)
+        lm = lm + self.drop_path(self.attn_lm(normed[:, :n], normed[:, n:]))
+        lm = lm + self.drop_path(self.mlp2(self.norm4(lm)))
+        return self.conv(torch.cat([img, lm], dim=1))
+
+
+class PyramidBlock(nn.Module):
+    """A cross-fusion block at each of the three scales (D, D/2, D/4), then the top-down fusion:
+    D/4 -> ConvTranspose1d -> + D/2 -> ConvTranspose1d -> + D."""
+
+    def __init__(self, dim: int, tokens: int, heads: int, mlp_ratio: float, drop_path: float):
+        super().__init__()
+        self.block_l = CrossFusionBlock(dim, tokens, heads, mlp_ratio, drop_path)
+        self.block_m = CrossFusionBlock(dim // 2, tokens, heads, mlp_ratio, drop_path)
+        self.block_s = CrossFusionBlock(dim // 4, tokens, heads, mlp_ratio, drop_path)
+        self.upsample_m = nn.ConvTranspose1d(2 * tokens, 2 * tokens, 2, 2)
+        self.upsample_s = nn.ConvTranspose1d(2 * tokens, 2 * tokens, 2, 2)
+
+    def forward(self, scales: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        large, medium, small = self.block_l(scales[0]), self.block_m(scales[1]), self.block_s(scales[2])
+        medium = medium + self.upsample_s(small)
+        return large + self.upsample_m(medium), medium, small
+
+
+class SelfAttentionBlock(nn.Module):
+    """The baseline's plain pre-norm transformer block: self-attention and an MLP over ``[B, N, D]``."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, drop_path: float):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path = DropPath(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        normed = self.norm1(x)
+        x = x + self.drop_path(self.attn(normed, normed, normed, need_weights=False)[0])
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+class SEBlock(nn.Module):
+    """A squeeze-and-excitation gate on a vector: ``x * sigmoid(Linear(ReLU(Linear(x))))``."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.linear1, self.linear2 = nn.Linear(dim, dim), nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.linear2(torch.relu(self.linear1(x))))
+
+
+class PosterOutput(NamedTuple):
+    """``logits [B, classes]`` and ``feature [B, 512]`` (the gated image class token the head reads)."""
+
+    logits: torch.Tensor
+    feature: torch.Tensor
+
+
+class POSTER(nn.Module):
+    """POSTER (seed 003) and its baseline; the options are in the module docstring.
+
+    Input ``[B, 3, s, s]`` (normalised RGB faces); output :class:`PosterOutput`. ``gradcam_target_layer`` is the
+    image stream's last unit (14 x 14 at any input size: the stream resizes to 112).
+    """
+
+    def __init__(self, num_classes: int = 7, fusion: str = "cross", depth: int = 8, heads: int = 8,
+                 mlp_ratio: float = 2.0, drop_path: float = 0.1, embed_dim: int = 512, token_layout: str = "raw",
+                 image_size: int = 224, pretrained_path: str | os.PathLike | None = None,
+                 landmark_weights: str | os.PathLike | None = None):
+        super().__init__()
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        if token_layout not in TOKEN_LAYOUTS:
+            raise ValueError(f"token_layout must be one of {TOKEN_LAYOUTS}, got {token_layout!r}")
+        if embed_dim % 4 or (embed_dim // 4) % heads:
+            raise ValueError(f"embed_dim {embed_dim} / 4 must divide into {heads} heads (the pyramid's smallest scale)")
+        self.fusion, self.token_layout, self.image_size, self.tokens = fusion, token_layout, image_size, 49
+        self.ir_back = IR50Stream()
+        self.ir_layer = nn.Linear(1024, embed_dim)
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.tokens + 1, embed_dim))
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        rates = torch.linspace(0, drop_path, depth).tolist()
+        if fusion == "cross":
+            self.face_landback = MobileFaceNet()
+            self.face_landback.requires_grad_(False)
+            channels = 2 * (self.tokens + 1)
+            self.downsample_m = nn.Conv1d(channels, channels, 2, 2)
+            self.downsample_s = nn.Conv1d(channels, channels, 4, 4)
+            self.blocks = nn.ModuleList(PyramidBlock(embed_dim, self.tokens + 1, heads, mlp_ratio, r) for r in rates)
+        else:
+            self.blocks = nn.ModuleList(SelfAttentionBlock(embed_dim, heads, mlp_ratio, r) for r in rates)
+        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.se_block = SEBlock(embed_dim)
+        self.head = nn.Linear(embed_dim, num_classes)
+        self.gradcam_target_layer = "ir_back.body"
+        if pretrained_path is not None:
+            load_pretrained(self.ir_back, pretrained_path)
+        if landmark_weights is not None:
+            load_pretrained(self.face_landback, landmark_weights)
+        elif fusion == "cross":
+            warnings.warn("POSTER built without landmark_weights: its frozen landmark stream has random weights",
+                          stacklevel=2)
+
+    def train(self, mode: bool = True) -> POSTER:
+        super().train(mode)
+        if self.fusion == "cross":
+            self.face_landback.eval()  # frozen: its batch-norm statistics stay those it was trained with
+        return self
+
+    def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """The image stream's 49 tokens ``[B, 49, D]``."""
+        maps = self.ir_back(images)  # [B, 256, 14, 14]
+        if self.token_layout == "raw":
+            tokens = maps.reshape(len(maps), self.tokens, -1)  # the authors' raw reshape of the memory
+        else:
+            tokens = F.pixel_unshuffle(maps, 2).flatten(2).transpose(1, 2)  # each 2 x 2 cell: [B, 49, 1024]
+        return self.ir_layer(tokens)
+
+    def forward(self, images: torch.Tensor) -> PosterOutput:
+        x = self.image_tokens(images)
+        x = torch.cat([x.mean(1, keepdim=True), x], dim=1) + self.pos_embed  # [B, 50, D]
+        if self.fusion == "cross":
+            with torch.no_grad():
+                landmarks = self.face_landback(images).features.flatten(2).transpose(1, 2)  # [B, 49, 512]
+            lm = torch.cat([landmarks.mean(1, keepdim=True), landmarks], dim=1)
+            sequence = torch.cat([x, lm], dim=1)  # [B, 100, D]
+            scales = (sequence, self.downsample_m(sequence), self.downsample_s(sequence))
+            for block in self.blocks:
+                scales = block(scales)
+            x = scales[0]
+        else:
+            for block in self.blocks:
+                x = block(x)
+        feature = self.se_block(self.norm(x)[:, 0])
+        return PosterOutput(self.head(feature), feature)
+
+
+@register_model("poster", loss="poster", recipe="poster", trunk="ir50")
+def poster(num_classes: int = 7, **cfg) -> POSTER:
+    """POSTER (``fusion="cross"``) or its baseline (``fusion="none"``)."""
+    return POSTER(num_classes=num_classes, **cfg)
+
+
+__all__ = [
+    "DEPTHS", "FUSIONS", "IR50_STAGES", "POSTER", "TOKEN_LAYOUTS", "CrossAttention", "CrossFusionBlock", "IR50Stream",
+    "IRUnit", "LandmarkOutput", "MobileFaceNet", "PosterOutput", "PyramidBlock", "SEBlock", "poster",
+]  # fmt: skip

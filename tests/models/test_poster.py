@@ -1,0 +1,87 @@
+"""fer_lib.models.poster: POSTER's streams, the cross-fusion pyramid, the baseline, sizes and weights loading."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from fer_lib.losses import build_loss
+from fer_lib.models.poster import POSTER, CrossAttention, IR50Stream, MobileFaceNet
+
+
+def _quiet_poster(**options) -> POSTER:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return POSTER(**options)
+
+
+def test_the_streams_give_49_tokens_at_any_input_size():
+    torch.manual_seed(0)
+    assert IR50Stream()(torch.randn(1, 3, 64, 64)).shape == (1, 256, 14, 14)  # resized to 112 inside
+    out = MobileFaceNet().eval()(torch.randn(2, 3, 112, 112))
+    assert out.landmarks.shape == (2, 136) and out.features.shape == (2, 512, 7, 7)
+
+
+def test_sizes_match_the_authors_count_less_the_output_layer_their_forward_never_runs():
+    """70.843 M trainable (REFERENCE.md) = what runs + IR50's unused output layer (BN 512, Linear(25088, 512),
+    BN 512: 12,847,616); the frozen landmark network is 71.850 - 70.843 = 1.007 M."""
+    model = _quiet_poster(num_classes=7)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    unused_output_layer = 2 * 512 + 25088 * 512 + 512 + 2 * 512
+    assert trainable + unused_output_layer == pytest.approx(70.843e6, abs=1e3)
+    assert frozen == pytest.approx(1.007e6, abs=1e3)
+    assert sum(p.numel() for p in _quiet_poster(num_classes=7, fusion="none").parameters()) < trainable
+
+
+def test_poster_and_its_baseline_forward_and_the_landmark_stream_stays_frozen():
+    torch.manual_seed(0)
+    model = _quiet_poster(num_classes=7, depth=1)
+    images = torch.randn(2, 3, 112, 112)
+    out = model.train()(images)
+    assert out.logits.shape == (2, 7) and out.feature.shape == (2, 512)
+    assert not model.face_landback.training  # its batch-norm statistics are the trained ones
+    build_loss("poster")(out, torch.tensor([0, 3])).backward()
+    assert all(p.grad is None for p in model.face_landback.parameters())
+    assert model.ir_back.input_layer[0].weight.grad is not None and model.downsample_m.weight.grad is not None
+    baseline = _quiet_poster(num_classes=7, fusion="none", depth=1)
+    assert baseline(images).logits.shape == (2, 7) and not hasattr(baseline, "face_landback")
+    patch = _quiet_poster(num_classes=7, depth=1, token_layout="patch")
+    assert patch.image_tokens(images).shape == (2, 49, 512)
+    with pytest.warns(UserWarning, match="landmark_weights"):
+        POSTER(depth=1)
+    with pytest.raises(ValueError, match="fusion"):
+        POSTER(fusion="late")
+
+
+def test_cross_attention_takes_its_queries_from_the_other_stream():
+    torch.manual_seed(0)
+    attention = CrossAttention(16, 4)
+    tokens, queries = torch.randn(1, 5, 16), torch.randn(1, 5, 16)
+    changed = queries.clone()
+    changed[0, 2] += 1.0
+    a, b = attention(queries, tokens), attention(changed, tokens)
+    assert torch.allclose(a[0, [0, 1, 3, 4]], b[0, [0, 1, 3, 4]]) and not torch.allclose(a[0, 2], b[0, 2])
+
+
+def test_landmark_and_ir50_weights_load_from_files_named_as_the_authors(tmp_path):
+    torch.manual_seed(0)
+    landmarks = MobileFaceNet()
+    torch.save({"state_dict": {f"module.{k}": v for k, v in landmarks.state_dict().items()}}, tmp_path / "mfn.pth.tar")
+    ir = IR50Stream()
+    torch.save(ir.state_dict(), tmp_path / "ir50.pth")
+    model = POSTER(depth=1, landmark_weights=tmp_path / "mfn.pth.tar", pretrained_path=tmp_path / "ir50.pth")
+    assert torch.equal(model.face_landback.conv1.conv.weight, landmarks.conv1.conv.weight)
+    assert torch.equal(model.ir_back.body[20].res_layer[1].weight, ir.body[20].res_layer[1].weight)
+
+
+def test_poster_loss_is_twice_the_smoothed_ce_plus_the_plain_one():
+    logits, target = torch.randn(4, 7), torch.tensor([0, 1, 2, 3])
+    smoothed = torch.nn.functional.cross_entropy(logits, target, label_smoothing=0.2)
+    plain = torch.nn.functional.cross_entropy(logits, target)
+    assert torch.allclose(build_loss("poster")(logits, target), 2 * smoothed + plain)
+    assert build_loss("poster").identity()["smoothing"] == 0.2
+    with pytest.raises(ValueError, match="smoothing"):
+        build_loss("poster", smoothing=1.0)
