@@ -13,6 +13,7 @@ The run cache (a trained model per specification, under ``runs/``) is built on :
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -33,7 +34,8 @@ from fer_lib import metrics as M
 from fer_lib.io import atomic_save, atomic_write_json, atomic_write_text
 from fer_lib.models.outputs import logits_of
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+#: ``sam_adam``: sharpness-aware minimisation around Adam (:class:`fer_lib.optim.SAM`, radius ``sam_rho``; POSTER).
+OPTIMIZERS = ("sgd", "adam", "adamw", "sam_adam")
 SCHEDULERS = ("none", "step", "exponential", "cosine", "onecycle")
 #: Numeric precision of the forward/backward pass: fp32, or autocast to bfloat16 / float16 (float16 on CUDA only,
 #: with a gradient scaler). Weights and optimiser state stay fp32.
@@ -66,6 +68,8 @@ class TrainConfig:
     progress: bool = True
     #: Train through ``torch.compile(model)`` (the weights and checkpoints are the plain module's).
     compile: bool = False
+    #: SAM's neighbourhood radius (``optimizer="sam_adam"`` only).
+    sam_rho: float = 0.05
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -74,6 +78,8 @@ class TrainConfig:
             raise ValueError(f"unknown scheduler {self.scheduler!r}; expected one of {SCHEDULERS}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
+        if self.optimizer.startswith("sam") and self.precision == "fp16":
+            raise ValueError("SAM takes two gradients a step, which fp16's gradient scaler does not: use bf16 or fp32")
         if self.precision == "fp16" and not str(self.device).startswith("cuda"):
             raise ValueError("precision 'fp16' needs a CUDA device; use 'bf16' or 'fp32' on a CPU")
         if self.epochs < 1 or self.batch_size < 1:
@@ -85,6 +91,8 @@ class TrainConfig:
     def identity(self) -> dict[str, Any]:
         """The fields that change the trained weights (not device, workers, memory layout or progress bars)."""
         skip = {"device", "num_workers", "progress", "eval_batch_size", "channels_last", "compile"}
+        if not self.optimizer.startswith("sam"):
+            skip.add("sam_rho")  # it changes nothing without SAM (and older run-cache keys never had it)
         return {k: v for k, v in self.to_dict().items() if k not in skip}
 
 
@@ -129,6 +137,17 @@ def _default_loss(output: Any, target: torch.Tensor) -> torch.Tensor:
     return nn.functional.cross_entropy(logits_of(output), target)
 
 
+def _second_gradient(forward, loss_fn, x, y, model: nn.Module, cfg: TrainConfig, device, autocast_dtype
+                     ) -> torch.Tensor:
+    """SAM's closure: the loss and its gradients at the perturbed weights (same batch, same precision)."""
+    with torch.autocast(device_type=device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        loss = loss_fn(forward(x), y)
+    loss.backward()
+    if cfg.grad_clip:
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    return loss
+
+
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":
@@ -136,6 +155,10 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
                                nesterov=cfg.nesterov)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sam_adam":
+        from fer_lib.optim import SAM
+
+        return SAM(params, torch.optim.Adam, rho=cfg.sam_rho, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
@@ -392,7 +415,11 @@ def fit(
                 loss.backward()
                 if cfg.grad_clip:
                     nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
+                if cfg.optimizer.startswith("sam"):
+                    optimizer.step(functools.partial(_second_gradient, forward, loss_fn, x, y, model, cfg, device,
+                                                     autocast_dtype))
+                else:
+                    optimizer.step()
             if scheduler is not None and per_batch:
                 scheduler.step()
             n = len(y)
