@@ -147,7 +147,8 @@ class ResultTable:
         runs behind the cell (:class:`fer_lib.protocols.RunOutcome`); their training time and run-cache
         folders are recorded (``train_seconds``, ``runs``: names under ``runs/``, ``*`` = loaded from the
         cache). ``data_kind`` defaults to the kind of ``dataset``, else the context's. ``seeds`` name the
-        seeds of ``values`` (default: the context's seeds when their number matches, as the protocols add them);
+        seeds of ``values`` (default: the runs' seeds when there is one run per value, else the context's seeds
+        when their number matches, as the protocols add them);
         the per-seed values are recorded (``seed_values``) so that claims can pair two rows seed by seed.
         ``majority_floor``: what always answering the test set's most frequent class scores (a cell near it is
         a failed run, not a result; :func:`fer_lib.metrics.majority_floor`).
@@ -157,7 +158,10 @@ class ResultTable:
             raise ValueError(f"cell ({row!r}, {column!r}) has no value")
         mean, std = mean_std(vals)
         if seeds is None:
-            seeds = self.context.seeds if len(self.context.seeds) == len(vals) else ()
+            # The runs' own seeds when there is one run per value (a column run with fewer seeds than the table's).
+            run_seeds = [getattr(r, "seed", None) for r in runs]
+            seeds = run_seeds if runs and len(runs) == len(vals) and None not in run_seeds else \
+                self.context.seeds if len(self.context.seeds) == len(vals) else ()
         elif len(seeds) != len(vals):
             raise ValueError(f"cell ({row!r}, {column!r}): {len(vals)} values for {len(seeds)} seeds")
         if len(vals) > 1:

@@ -122,6 +122,11 @@ def test_cells_keep_their_per_seed_values(tmp_path):
     assert run.add("GFIEB", "FERPlus", [40.0], seeds=[2])["seeds"] == "2"
     with pytest.raises(ValueError, match="2 values for 1 seeds"):
         run.add("GFIEB", "SFEW", [40.0, 41.0], seeds=[2])
+    # A column run with fewer seeds than the table's: the runs name their seeds.
+    from fer_lib.protocols.training import RunOutcome
+
+    one_run = RunOutcome(None, {}, None, None, True, 0.0, seed=0)
+    assert run.add("G", "FERPlus 2-D", [82.0], runs=[one_run])["seeds"] == "0"
 
 
 def test_table_markdown_lists_its_claims_with_verdicts_from_the_saved_cells(tmp_path):
