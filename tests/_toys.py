@@ -39,3 +39,26 @@ def recipe(**kw) -> TrainConfig:
 
 class Interrupt(RuntimeError):
     pass
+
+
+def train_interrupted_and_resumed(make_model, data, cfg: TrainConfig, tmp_path, stop_after: int):
+    """Train ``make_model()`` straight through, and again stopped after epoch ``stop_after`` then resumed in a
+    fresh model (as a new process would); returns ``(straight model, straight result, resumed model, resumed
+    result)`` for the caller's checks."""
+    from fer_lib.engine import fit
+
+    straight = make_model()
+    straight_result = fit(straight, data, cfg, run_dir=tmp_path / "straight")
+
+    def stop(epoch, record):
+        if epoch == stop_after:
+            raise Interrupt
+
+    try:
+        fit(make_model(), data, cfg, run_dir=tmp_path / "resumed", callbacks=[stop])
+    except Interrupt:
+        pass
+    else:
+        raise AssertionError(f"training was not stopped after epoch {stop_after}")
+    resumed = make_model()
+    return straight, straight_result, resumed, fit(resumed, data, cfg, run_dir=tmp_path / "resumed")

@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 
 from fer_lib import engine
 from fer_lib.engine import TrainConfig, evaluate, fit
-from tests._toys import Interrupt, NoisyBlobs, recipe, tiny_model
+from tests._toys import Interrupt, NoisyBlobs, recipe, tiny_model, train_interrupted_and_resumed
 
 
 @pytest.mark.parametrize("scheduler", ["step", "onecycle", "exponential"])
@@ -96,18 +96,8 @@ def _conv_model() -> nn.Module:
 def test_in_memory_datasets_train_in_batches_and_resume_exactly(tmp_path):
     data = _memory_faces()
     cfg = recipe(epochs=3, batch_size=8)
-    straight = _conv_model()
-    result = fit(straight, data, cfg, run_dir=tmp_path / "straight")
+    straight, result, fresh, _ = train_interrupted_and_resumed(_conv_model, data, cfg, tmp_path, 1)
     assert result.history["data_seconds"].ge(0).all() and "data_seconds" in result.history
-
-    def stop_after_one(epoch, record):
-        if epoch == 1:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        fit(_conv_model(), data, cfg, run_dir=tmp_path / "resumed", callbacks=[stop_after_one])
-    fresh = _conv_model()
-    fit(fresh, data, cfg, run_dir=tmp_path / "resumed")
     for a, b in zip(straight.state_dict().values(), fresh.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     res = evaluate(fresh, data)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fer_lib.engine import TrainConfig, fit
+from fer_lib.engine import TrainConfig
 from fer_lib.optim import SAM
-from tests._toys import Interrupt, NoisyBlobs, recipe, tiny_model
+from tests._toys import NoisyBlobs, recipe, tiny_model, train_interrupted_and_resumed
 
 
 def test_sam_steps_with_the_gradient_at_the_worst_nearby_point():
@@ -37,20 +37,10 @@ def test_sam_steps_with_the_gradient_at_the_worst_nearby_point():
 
 
 def test_the_engine_trains_with_sam_and_resumes_to_identical_weights(tmp_path):
-    data = NoisyBlobs()
     cfg = recipe(optimizer="sam_adam", lr=0.01, scheduler="exponential", gamma=0.9)
-    straight = tiny_model()
-    history = fit(straight, data, cfg, run_dir=tmp_path / "straight").history
-    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
-
-    def stop_after_two(epoch, record):
-        if epoch == 2:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        fit(tiny_model(), data, cfg, run_dir=tmp_path / "resumed", callbacks=[stop_after_two])
-    fresh = tiny_model()
-    assert fit(fresh, data, cfg, run_dir=tmp_path / "resumed").resumed_from_epoch == 2
+    straight, result, fresh, resumed = train_interrupted_and_resumed(tiny_model, NoisyBlobs(), cfg, tmp_path, 2)
+    assert result.history["train_loss"].iloc[-1] < result.history["train_loss"].iloc[0]
+    assert resumed.resumed_from_epoch == 2
     for (name, x), (_, y) in zip(straight.state_dict().items(), fresh.state_dict().items(), strict=True):
         assert torch.equal(x, y), f"{name} differs after resume"
 

@@ -116,8 +116,8 @@ class HandcraftedLinear(nn.Module):
             raise ValueError(f"the hand-crafted features read the grey channel: modalities must start with 'gray', "
                              f"got {tuple(modalities)}")
         self.features, self.modalities = features, tuple(modalities)
-        self.extractors = nn.ModuleDict({"hog": HOGFeatures(grid, orientations), "lbp": LBPFeatures(grid)})
-        self.extractors = nn.ModuleDict({f: self.extractors[f] for f in features})
+        build = {"hog": lambda: HOGFeatures(grid, orientations), "lbp": lambda: LBPFeatures(grid)}
+        self.extractors = nn.ModuleDict({f: build[f]() for f in features})
         self.feature_dim = grid * grid * ((orientations if "hog" in features else 0) + (59 if "lbp" in features else 0))
         self.standardise = nn.BatchNorm1d(self.feature_dim)
         self.fc = nn.Linear(self.feature_dim, num_classes)
