@@ -5,6 +5,8 @@
   resumes from that checkpoint after an interruption. Every epoch re-seeds all generators from
   ``(seed, epoch)``, so a resumed run ends with exactly the weights of an uninterrupted one on CPU.
 - :func:`evaluate` returns predictions, probabilities and metrics.
+- A :class:`Task` says what :func:`fit` measures besides the loss: :data:`CLASSIFICATION` (accuracy, the
+  default) or a regression's error (POSTER's landmark regressor: :mod:`fer_lib.protocols.landmarks`).
 
 The run cache (a trained model per specification, under ``runs/``) is built on :func:`fit` in
 :mod:`fer_lib.runs`.
@@ -135,6 +137,35 @@ def to_device(obj: Any, device: torch.device | str) -> Any:
 
 def _default_loss(output: Any, target: torch.Tensor) -> torch.Tensor:
     return nn.functional.cross_entropy(logits_of(output), target)
+
+
+# -- what fit measures -------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """What :func:`fit` measures besides the loss.
+
+    ``batch_total(output, target)`` is a per-sample training metric summed over a batch (``fit`` reports its
+    mean over the epoch as ``record[metric]``, e.g. ``train_accuracy`` in %); ``validate(model, val_set, cfg)``
+    gives the metrics of a validation set after each epoch (keys starting ``val_``).
+    """
+
+    metric: str
+    batch_total: Callable[[Any, torch.Tensor], float]
+    validate: Callable[[nn.Module, Dataset, TrainConfig], dict[str, float]]
+
+
+def _correct_percent(output: Any, target: torch.Tensor) -> float:
+    hard = target.argmax(1) if target.ndim > 1 else target
+    return 100.0 * int((logits_of(output).detach().argmax(1) == hard).sum())
+
+
+def _validate_classification(model: nn.Module, val_set: Dataset, cfg: TrainConfig) -> dict[str, float]:
+    res = evaluate(model, val_set, cfg.eval_batch_size or cfg.batch_size, cfg.device, num_workers=cfg.num_workers)
+    return {"val_accuracy": res["accuracy"], "val_mean_class_accuracy": res["mean_class_accuracy"]}
+
+
+#: The default task: accuracy of the logits (hard or soft targets), on training batches and a validation set.
+CLASSIFICATION = Task("train_accuracy", _correct_percent, _validate_classification)
 
 
 def _second_gradient(forward, loss_fn, x, y, model: nn.Module, cfg: TrainConfig, device, autocast_dtype
@@ -288,9 +319,15 @@ FINAL_WEIGHTS = "model.pt"
 
 def epoch_summary(record: Mapping[str, Any], total_epochs: int) -> str:
     """One line for an epoch's ``record`` from :func:`fit`, e.g. ``epoch 2/3: loss 1.234, train 45.6%, ...``."""
-    parts = [f"loss {record['train_loss']:.4f}", f"train {record['train_accuracy']:.2f}%"]
+    parts = [f"loss {record['train_loss']:.4f}"]
+    if "train_accuracy" in record:
+        parts.append(f"train {record['train_accuracy']:.2f}%")
+    parts += [f"{key.replace('_', ' ')} {value:.3f}" for key, value in record.items()
+              if key.startswith("train_") and key not in ("train_loss", "train_accuracy")]
     if "val_accuracy" in record:
         parts.append(f"val {record['val_accuracy']:.2f}%")
+    parts += [f"{key.replace('_', ' ')} {value:.3f}" for key, value in record.items()
+              if key.startswith("val_") and "accuracy" not in key]
     parts += [f"lr {record['lr']:.3g}", f"{record['epoch_seconds']:.1f} s"]
     if record.get("epoch_seconds") and "data_seconds" in record:
         parts.append(f"data {100 * record['data_seconds'] / record['epoch_seconds']:.0f}%")
@@ -325,6 +362,7 @@ def fit(
     run_dir: str | os.PathLike | None = None,
     loss_fn: Callable[[Any, torch.Tensor], torch.Tensor] | None = None,
     callbacks: Iterable[Callable[[int, dict], None]] = (),
+    task: Task = CLASSIFICATION,
 ) -> TrainResult:
     """Train ``model`` on ``train_set`` with recipe ``cfg``.
 
@@ -332,7 +370,8 @@ def fit(
     and, at the end, ``model.pt`` (the final state dict); a ``checkpoint.pt`` already there from the
     same recipe is resumed. ``loss_fn(output, target)`` defaults to cross-entropy on the logits;
     ``callbacks`` are called as ``cb(epoch, record)`` after every epoch (an exception there
-    interrupts training after the epoch's checkpoint is written).
+    interrupts training after the epoch's checkpoint is written). ``task`` says what else is measured
+    (:data:`CLASSIFICATION`: accuracy).
     """
     device = torch.device(cfg.device)
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
@@ -385,7 +424,7 @@ def fit(
         batches = iterate_batches(train_set, cfg.batch_size, True, epoch_seed, cfg.num_workers, device)
         model.train()
         t_epoch = time.perf_counter()
-        total_loss, total_correct, total_seen, data_seconds = 0.0, 0, 0, 0.0
+        total_loss, total_metric, total_seen, data_seconds = 0.0, 0.0, 0, 0.0
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}", leave=False, disable=not cfg.progress)
         for step in range(steps):
             # The data path's share of a step is measured: waiting for the batch and moving it to the device.
@@ -424,8 +463,7 @@ def fit(
                 scheduler.step()
             n = len(y)
             total_loss += float(loss.detach()) * n
-            hard = y.argmax(1) if y.ndim > 1 else y
-            total_correct += int((logits_of(output).detach().argmax(1) == hard).sum())
+            total_metric += task.batch_total(output, y)
             total_seen += n
             bar.update()
         bar.close()
@@ -436,16 +474,15 @@ def fit(
             "epoch": epoch + 1,
             "lr": lr,
             "train_loss": total_loss / max(total_seen, 1),
-            "train_accuracy": total_correct / max(total_seen, 1) * 100.0,
+            task.metric: total_metric / max(total_seen, 1),
             "epoch_seconds": time.perf_counter() - t_epoch,
             "data_seconds": data_seconds,
         }
         if val_set is not None:
-            res = evaluate(model, val_set, cfg.eval_batch_size or cfg.batch_size, device, num_workers=cfg.num_workers)
-            record["val_accuracy"] = res["accuracy"]
-            record["val_mean_class_accuracy"] = res["mean_class_accuracy"]
+            record.update(task.validate(model, val_set, cfg))
         history.append(record)
-        epochs.set_postfix({k: round(v, 3) for k, v in record.items() if k in ("train_loss", "val_accuracy")})
+        epochs.set_postfix({k: round(v, 3) for k, v in record.items()
+                            if k in ("train_loss", "val_accuracy", "val_nme")})
         if cfg.progress:
             # A plain line as well as the bar: papermill's log (make reproduce) shows text, not notebook widgets.
             tqdm.write(epoch_summary(record, cfg.epochs))

@@ -14,6 +14,7 @@ names its default loss where it is registered (``register_model(..., loss="facia
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -106,6 +107,45 @@ class PosterLoss(nn.Module):
         """What determines this loss (for run-cache keys)."""
         return {"name": "poster", "smoothed_weight": self.smoothed_weight, "smoothing": self.smoothing,
                 "plain_weight": self.plain_weight}
+
+
+def landmarks_of(output: Any) -> torch.Tensor:
+    """The landmark coordinates ``[B, 2 K]`` of a landmark regressor's output: a tensor, or a structured output
+    with a ``landmarks`` field (:class:`fer_lib.models.poster.LandmarkOutput`)."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(getattr(output, "landmarks", None), torch.Tensor):
+        return output.landmarks
+    raise TypeError(f"cannot find landmarks in a model output of type {type(output).__name__}: expected a tensor "
+                    "or an output with a .landmarks field")
+
+
+@register_loss("wing")
+class WingLoss(nn.Module):
+    """The Wing loss of landmark regression (Feng et al., CVPR 2018): ``w ln(1 + |x| / epsilon)`` below ``w``,
+    ``|x| - C`` above (``C`` makes it continuous), on each coordinate's error ``x`` in pixels of a ``face_size``
+    face. Targets are ``[B, 2 K]`` coordinates normalised to [0, 1] of the face; the log region keeps
+    learning from the small errors that an L2 loss all but ignores. Defaults: ``w = 10``, ``epsilon = 2`` at
+    112 px (the paper's, at its 128 px faces)."""
+
+    def __init__(self, width: float = 10.0, epsilon: float = 2.0, face_size: int = 112) -> None:
+        super().__init__()
+        if width <= 0 or epsilon <= 0 or face_size <= 0:
+            raise ValueError(f"width, epsilon and face_size must be positive, got {width}, {epsilon}, {face_size}")
+        self.width, self.epsilon, self.face_size = float(width), float(epsilon), int(face_size)
+        self._offset = self.width - self.width * math.log(1.0 + self.width / self.epsilon)
+
+    def forward(self, output: Any, target: torch.Tensor) -> torch.Tensor:
+        predicted = landmarks_of(output).float()
+        if predicted.shape != target.shape:
+            raise ValueError(f"landmarks {list(predicted.shape)} do not match targets {list(target.shape)}")
+        error = (predicted - target.float()).abs() * self.face_size
+        small = self.width * torch.log1p(error / self.epsilon)
+        return torch.where(error < self.width, small, error - self._offset).mean()
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this loss (for run-cache keys)."""
+        return {"name": "wing", "width": self.width, "epsilon": self.epsilon, "face_size": self.face_size}
 
 
 @register_loss("facial_semantic")

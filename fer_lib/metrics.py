@@ -1,5 +1,6 @@
 """Classification metrics used by every table: accuracy, per-class accuracy, macro-F1, confusion
-matrices, bootstrap confidence intervals and mean ± std over seeds."""
+matrices, bootstrap confidence intervals and mean ± std over seeds; and the landmark error (NME) of
+POSTER's landmark regressor."""
 
 from __future__ import annotations
 
@@ -74,6 +75,24 @@ def silhouette(features, targets) -> float:
     if len(np.unique(targets)) < 2 or len(targets) <= len(np.unique(targets)):
         raise ValueError("silhouette needs at least two classes and more samples than classes")
     return float(silhouette_score(features, targets))
+
+
+#: 68-point (iBUG 300-W) indices of the outer eye corners: the inter-ocular distance normalises the NME.
+OUTER_EYE_CORNERS = (36, 45)
+
+
+def landmark_nme(predicted, reference) -> np.ndarray:
+    """Per-face normalised mean error of 68-point landmarks ``[N, 68, 2]``: the mean point-to-point distance
+    divided by the reference's inter-ocular distance (outer eye corners, 300-W's convention), in percent."""
+    p = np.asarray(predicted, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    if p.shape != r.shape or p.ndim != 3 or p.shape[1:] != (68, 2):
+        raise ValueError(f"expected two [N, 68, 2] arrays, got {p.shape} and {r.shape}")
+    left, right = OUTER_EYE_CORNERS
+    interocular = np.linalg.norm(r[:, left] - r[:, right], axis=1)
+    if (interocular <= 0).any():
+        raise ValueError("a reference face has coincident outer eye corners: its NME is undefined")
+    return np.linalg.norm(p - r, axis=2).mean(axis=1) / interocular * 100.0
 
 
 def bootstrap_ci(

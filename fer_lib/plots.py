@@ -1,10 +1,11 @@
-"""Figures the notebooks share: confusion matrices, result bars."""
+"""Figures the notebooks share: confusion matrices, result bars, landmark errors and landmarks drawn on faces."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -90,3 +91,50 @@ def cells_with_floor(frame: pd.DataFrame, ax=None, title: str = ""):
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
+
+
+def cumulative_errors(errors: pd.DataFrame, ax=None, title: str = "", limit: float = 20.0):
+    """Cumulative error distributions of landmark NMEs (``errors``: :func:`fer_lib.protocols.landmarks.
+    landmark_errors`): per test set the share of faces below each NME, the regressor solid and the mean-shape
+    floor dashed in the same colour; the vertical line is the 10 % failure threshold."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    grid = np.linspace(0, limit, 201)
+    for k, (test, part) in enumerate(errors.groupby("test", sort=False)):
+        colour = f"C{k}"
+        for column, style, what in (("nme", "-", "regressor"), ("mean_shape_nme", "--", "mean shape")):
+            values = np.sort(part[column].to_numpy())
+            ax.plot(grid, np.searchsorted(values, grid, side="right") / len(values) * 100, style, color=colour,
+                    label=f"{test}: {what} (mean {values.mean():.1f})")
+    ax.axvline(10, color="grey", linewidth=0.8)
+    ax.set_xlabel("NME (% of the inter-ocular distance)")
+    ax.set_ylabel("faces at or below (%)")
+    ax.set_xlim(0, limit)
+    ax.set_ylim(0, 100)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+def landmarks_on_faces(images, point_sets: Sequence[tuple[str, np.ndarray, str]], titles: Sequence[str] = (),
+                       columns: int = 6, size: float = 2.0):
+    """A grid of faces (``images``: ``[N, H, W]`` or ``[N, H, W, 3]`` in [0, 1] or uint8) with several point sets
+    drawn on each (``point_sets``: ``(label, points [N, 68, 2] in pixels, colour)``), and a title per face."""
+    n = len(images)
+    rows = max(1, -(-n // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray" if np.ndim(images[i]) == 2 else None)
+        height, width = np.shape(images[i])[:2]
+        for label, points, colour in point_sets:
+            ax.scatter(points[i, :, 0], points[i, :, 1], s=4, c=colour, label=label if i == 0 else None)
+        ax.set_xlim(-0.5, width - 0.5)  # the face, not wherever a poor regressor's points went
+        ax.set_ylim(height - 0.5, -0.5)
+        if i < len(titles):
+            ax.set_title(titles[i], fontsize=7)
+    fig.legend(loc="lower center", ncol=len(point_sets), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig

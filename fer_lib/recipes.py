@@ -13,8 +13,9 @@ import dataclasses
 from fer_lib.engine import TrainConfig
 from fer_lib.scales import check_scale, default_precision
 
-#: Recipe families: the model families' (registered with each model) and the trunks' pretraining.
-FAMILIES: tuple[str, ...] = ("resnet", "pcnn", "gmslpa", "cmcnn", "pretrain")
+#: Recipe families: the model families' (registered with each model), the trunks' pretraining, and POSTER's
+#: landmark regressor trained here.
+FAMILIES: tuple[str, ...] = ("resnet", "pcnn", "gmslpa", "cmcnn", "pretrain", "landmarks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,15 +135,42 @@ def _pretrain(scale: str, device: str) -> Recipe:
                   transform="shift", max_train=64, in_memory=True)
 
 
+def _landmarks(scale: str, device: str) -> Recipe:
+    """POSTER's landmark stream, a MobileFaceNet 68-point regressor, trained here (fer_lib.protocols.landmarks):
+    the authors' weights are a download fer_lib cannot make, and the POSTER paper does not say how they were
+    trained, so every scale's recipe is fer_lib's (ledger POSTER 8). 112 px faces (the stream's input), Adam with
+    a one-cycle schedule, the Wing loss, random flips with the 68-point mirror permutation.
+
+    ``cpu``: 3 epochs over SynthFER's in-the-wild training faces and FER2013's Training faces dlib found (about
+    24,000 faces; about 10 minutes an epoch on 2 cores). ``paper``: 60 epochs, batch 256, on a GPU.
+    """
+    if scale == "paper":
+        return Recipe("landmarks", "paper", 112,
+                      TrainConfig(epochs=60, batch_size=256, optimizer="adam", lr=2e-3, weight_decay=1e-5,
+                                  scheduler="onecycle", device=device, precision=default_precision(device)),
+                      transform="flip", in_memory=True)
+    if scale == "cpu":
+        return Recipe("landmarks", "cpu", 112,
+                      TrainConfig(epochs=3, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=1e-5,
+                                  scheduler="onecycle", device=device, precision=default_precision(device)),
+                      transform="flip", in_memory=True)
+    return Recipe("landmarks", "smoke", 112,
+                  TrainConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-3, scheduler="none", device=device,
+                              progress=False),
+                  transform="flip", max_train=64, max_test=32, in_memory=True)
+
+
 def get_recipe(family: str, scale: str, device: str = "cpu", **overrides) -> Recipe:
-    """The recipe of ``family`` (``resnet`` baseline, ``pcnn``, ``gmslpa``, or ``pretrain`` for a trunk's
-    pretraining) at ``scale``; ``overrides`` replace recipe fields (``image_size``, ``max_train`` ...) or training
-    fields (``epochs``, ``lr`` ...)."""
+    """The recipe of ``family`` (``resnet`` baseline, ``pcnn``, ``gmslpa``, ``cmcnn``, ``pretrain`` for a trunk's
+    pretraining, ``landmarks`` for POSTER's landmark regressor) at ``scale``; ``overrides`` replace recipe fields
+    (``image_size``, ``max_train`` ...) or training fields (``epochs``, ``lr`` ...)."""
     check_scale(scale)
     if family not in FAMILIES:
         raise ValueError(f"unknown recipe family {family!r}; expected one of {', '.join(FAMILIES)}")
     if family == "pretrain":
         recipe = _pretrain(scale, device)
+    elif family == "landmarks":
+        recipe = _landmarks(scale, device)
     elif scale == "paper" and family == "gmslpa":
         recipe = _paper_gmslpa(device)
     elif scale == "paper" and family == "cmcnn":

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from fer_lib.engine import CHECKPOINT, FINAL_WEIGHTS, TrainConfig, TrainResult, fit
+from fer_lib.engine import CHECKPOINT, CLASSIFICATION, FINAL_WEIGHTS, Task, TrainConfig, TrainResult, fit
 from fer_lib.io import atomic_write_json, runs_root
 
 SPEC_FILE = "spec.json"
@@ -99,13 +99,14 @@ def train_cached(
     force: bool | None = None,
     root: str | os.PathLike | None = None,
     about: Mapping[str, Any] | None = None,
+    task: Task = CLASSIFICATION,
 ) -> tuple[nn.Module, TrainResult]:
     """Train ``build_model()`` unless a completed run with the same ``spec`` + recipe is cached.
 
     ``spec`` names everything else that determines the weights (model name and options, dataset,
     split or fold, image size ...); the training configuration ``cfg`` is added to it. ``about``
-    (scale, recipe family ...) is stored in ``spec.json`` but not hashed. ``force`` (default: the
-    ``FORCE`` environment variable) retrains from scratch. An interrupted run resumes, and its
+    (scale, recipe family ...) is stored in ``spec.json`` but not hashed; ``task`` is :func:`fit`'s. ``force``
+    (default: the ``FORCE`` environment variable) retrains from scratch. An interrupted run resumes, and its
     ``wall_seconds`` is the training time of all its sessions.
     """
     full_spec = {**dict(spec), "train": cfg.identity()}
@@ -124,7 +125,7 @@ def train_cached(
         return model.to(cfg.device), TrainResult(history, run_path, float(info["wall_seconds"]), from_cache=True)
     run_path.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_path / SPEC_FILE, stored_spec)
-    result = fit(model, train_set, cfg, val_set=val_set, run_dir=run_path, loss_fn=loss_fn)
+    result = fit(model, train_set, cfg, val_set=val_set, run_dir=run_path, loss_fn=loss_fn, task=task)
     atomic_write_json(summary_path, {"spec": stored_spec, "completed": True, "wall_seconds": result.wall_seconds,
                                      "epochs": cfg.epochs, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
     # A complete run never resumes, and its checkpoint (weights + optimiser state) is two to three times

@@ -76,6 +76,37 @@ def test_progress_prints_one_line_per_epoch(capsys):
     assert "loss " in lines[0] and "val " in lines[0] and "train " in lines[0]
 
 
+def test_a_task_decides_what_fit_measures(capsys):
+    """A regression (a landmark regressor's) reports its own training and validation metrics, not accuracy."""
+
+    class Points(torch.utils.data.Dataset):
+        def __init__(self, n: int = 32) -> None:
+            g = torch.Generator().manual_seed(0)
+            self.x = torch.randn(n, 8, generator=g)
+            self.y = self.x[:, :2] * 0.5
+
+        def __len__(self) -> int:
+            return len(self.x)
+
+        def __getitem__(self, i):
+            return self.x[i], self.y[i]
+
+    def validate(model, val_set, cfg):
+        with torch.no_grad():
+            return {"val_error": float((model(val_set.x) - val_set.y).abs().mean())}
+
+    task = engine.Task("train_error", lambda out, y: float((out.detach() - y).abs().mean(1).sum()), validate)
+    torch.manual_seed(0)
+    model = nn.Linear(8, 2)
+    result = fit(model, Points(), recipe(epochs=3, progress=True), val_set=Points(16), task=task,
+                 loss_fn=nn.functional.l1_loss)
+    assert "train_accuracy" not in result.history and "val_accuracy" not in result.history
+    assert result.history["train_error"].iloc[-1] < result.history["train_error"].iloc[0]
+    assert result.history["val_error"].notna().all()
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch 3/3")][0]
+    assert "train error 0." in line and "val error 0." in line and "train 0" not in line
+
+
 def test_no_epoch_lines_without_progress(capsys):
     fit(tiny_model(), NoisyBlobs(), recipe(epochs=1))
     assert "epoch 1/1" not in capsys.readouterr().out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -162,3 +164,30 @@ def test_loss_identity_and_weight_sum() -> None:
         return output.sum()
 
     assert loss_identity(focal)["name"].endswith("focal")
+
+
+def test_wing_loss_is_logarithmic_for_small_errors_linear_for_large_and_continuous():
+    wing = build_loss("wing", width=10.0, epsilon=2.0, face_size=100)
+    target = torch.zeros(1, 4)
+
+    def at(pixels: float) -> float:
+        return float(wing(torch.full((1, 4), pixels / 100), target))
+
+    assert at(0.0) == 0.0
+    assert at(1.0) == pytest.approx(10 * math.log(1.5), rel=1e-5)
+    assert at(10.0 - 1e-4) == pytest.approx(at(10.0 + 1e-4), abs=1e-3)  # continuous at the width
+    assert at(30.0) - at(20.0) == pytest.approx(10.0, rel=1e-4)  # slope 1 beyond it
+    # A small error still has a large gradient (an L2 loss's vanishes near zero).
+    x = torch.full((1, 4), 0.5 / 100, requires_grad=True)
+    wing(x, target).backward()
+    # d loss / d (pixel error) of one coordinate: w / (epsilon + 0.5) = 4; L2's would be 2 x 0.5 = 1.
+    assert float(x.grad[0, 0]) * 4 / 100 == pytest.approx(10 / 2.5, rel=1e-4)
+    from fer_lib.models.poster import LandmarkOutput
+
+    structured = LandmarkOutput(torch.full((1, 4), 0.01), torch.zeros(1, 1))
+    assert float(wing(structured, target)) == pytest.approx(at(1.0))
+    assert wing.identity() == {"name": "wing", "width": 10.0, "epsilon": 2.0, "face_size": 100}
+    with pytest.raises(ValueError, match="do not match"):
+        wing(torch.zeros(1, 6), target)
+    with pytest.raises(ValueError, match="positive"):
+        build_loss("wing", width=0)

@@ -88,3 +88,21 @@ def test_silhouette_separates_compact_classes_from_overlapping_ones():
     assert M.silhouette(apart, targets) > 0.8 > abs(M.silhouette(mixed, targets))
     with pytest.raises(ValueError, match="two classes"):
         M.silhouette(apart, np.zeros(90))
+
+
+def test_landmark_nme_is_the_mean_distance_over_the_outer_eye_corners():
+    rng = np.random.default_rng(0)
+    reference = rng.uniform(0, 100, size=(3, 68, 2))
+    reference[:, 36], reference[:, 45] = [30.0, 40.0], [70.0, 40.0]  # inter-ocular distance 40
+    assert M.landmark_nme(reference, reference).tolist() == [0.0, 0.0, 0.0]
+    shifted = reference + np.array([3.0, 4.0])  # every point 5 away
+    assert M.landmark_nme(shifted, reference) == pytest.approx([12.5, 12.5, 12.5])
+    one_point = reference.copy()
+    one_point[:, 10] += [0.0, 68 * 2.0]  # one point 136 away: mean 2 over 68 points
+    assert M.landmark_nme(one_point, reference) == pytest.approx([5.0, 5.0, 5.0])
+    with pytest.raises(ValueError, match="68, 2"):
+        M.landmark_nme(reference[:, :60], reference[:, :60])
+    collapsed = reference.copy()
+    collapsed[0, 45] = collapsed[0, 36]
+    with pytest.raises(ValueError, match="coincident"):
+        M.landmark_nme(reference, collapsed)
