@@ -40,7 +40,7 @@ help:
 	@echo "make bench                 training/latency benchmark of every model vs ResNet-18 -> results/bench.csv"
 	@echo "make gpu-check [DATA_ROOT=..] [GPU_CHECK_ARGS=--data-paths]  paper-scale speed on this device -> results/gpu/"
 	@echo "make plan                  every table's paper-scale grid (its dry run) -> results/gpu/plan/ (for gpu-check)"
-	@echo "make pretrain [DATA_ROOT=..] [SOURCE=auto|fer2013|synth] [ARCH=resnet18|resnet50]  the cpu scale's pretrained trunk (else the first table trains it)"
+	@echo "make pretrain [DATA_ROOT=..] [SOURCE=auto|fer2013|synth] [ARCH=resnet18|resnet50|ir50|mobilefacenet]  the cpu scale's pretrained trunk (else the first table trains it)"
 	@echo "FORCE=1                    retrain instead of loading cached runs from runs/"
 
 setup: $(STAMP)

@@ -220,14 +220,23 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--scale", default="cpu", choices=("smoke", "cpu"))
     pre.add_argument("--data-root", default=None)
     pre.add_argument("--device", default=None)
-    pre.add_argument("--arch", default="resnet18", choices=("resnet18", "resnet34", "resnet50"),
-                     help="the trunk's architecture (resnet18: PCNN; resnet50: GMS-LPA)")
+    pre.add_argument("--arch", default="resnet18",
+                     choices=("resnet18", "resnet34", "resnet50", "ir50", "mobilefacenet"),
+                     help="the trunk's architecture (resnet18: PCNN; resnet50: GMS-LPA; ir50: POSTER's image stream); "
+                          "mobilefacenet: POSTER's landmark regressor (SynthFER + dlib-labelled FER2013 faces)")
     args = parser.parse_args(argv)
     stream_notebook_output()
 
     if args.command == "list":
         for paper, table, path in list_table_notebooks():
             print(f"{paper:8s} {table:6s} {path.relative_to(repo_root())}")
+        return 0
+    if args.command == "pretrain" and args.arch == "mobilefacenet":
+        from fer_lib.protocols.landmarks import train_landmark_regressor
+        from fer_lib.scales import default_device
+
+        regressor = train_landmark_regressor(args.scale, args.device or default_device(), args.data_root)
+        print(f"landmark regressor: {regressor.weights} (trained in {regressor.train_seconds:.0f} s)")
         return 0
     if args.command == "pretrain":
         from fer_lib.protocols.pretrain import pretrained_trunk

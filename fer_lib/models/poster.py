@@ -23,10 +23,15 @@ Architecture at the authors' configuration (``D = 512``, 49 tokens a stream; sha
 Options: ``fusion="cross"`` (POSTER) or ``"none"``: the baseline of Table 1 and Figs. 6-7, the image stream and a
 plain transformer (pre-norm self-attention blocks over its 50 tokens at one scale, the same depth, heads and MLP
 ratio), no landmark stream; ``depth`` 8 ("large", the paper's), 6 ("base") or 4 ("small");
-``image_size`` the input side (224 in the paper; the streams resize to 112 themselves). The landmark network's
-weights come from ``landmark_weights`` (a file: the authors' ``mobilefacenet_model_best.pth.tar`` or a run fer_lib
-trained, :mod:`fer_lib.protocols`), IR50's from ``pretrained_path`` (the authors' ``ir50.pth``); the module names
-follow the authors' files so either loads. Neither is downloaded: without them both start from random weights,
+``image_size`` the input side (224 in the paper; the streams resize to 112 themselves); ``stream_size`` the image
+stream's side (default 112, the authors', or 56 for inputs under 112 px: a 256 x 7 x 7 map, 49 tokens of 256, at a
+quarter of IR50's cost, and FERPlus's faces are 48 px anyway); the landmark stream always runs at 112;
+``freeze_image_stream`` keeps IR50 as loaded (no gradients, its batch-norm statistics fixed), as the ``cpu`` scale's
+pretrained trunk (a frozen trunk's forward pass is a third of its training step). The landmark network's weights
+come from ``landmark_weights`` (a file: the authors' ``mobilefacenet_model_best.pth.tar`` or the regressor fer_lib
+trains, :mod:`fer_lib.protocols.landmarks`), IR50's from ``pretrained_path`` (the authors' ``ir50.pth``, or the
+trunk fer_lib pretrains: :class:`IR50Classifier`); the module names follow the authors' files so either loads.
+Neither is downloaded: without them both start from random weights,
 which a POSTER with a frozen landmark stream should not be trained with (the model says so when built).
 
 Sizes (``tests/models/test_poster.py``): the authors' 70.84 M trainable parameters include IR50's output layer
@@ -74,10 +79,12 @@ class IRUnit(nn.Module):
 
 
 class IR50Stream(nn.Module):
-    """``[B, 3, s, s] -> [B, 256, 14, 14]``: the input resized to 112, a 3x3 stem, IR50's first three stages."""
+    """``[B, 3, s, s] -> [B, 256, size / 8, size / 8]``: the input resized to ``size`` (112: 14 x 14), a 3x3 stem,
+    IR50's first three stages."""
 
-    def __init__(self):
+    def __init__(self, size: int = STREAM_SIZE):
         super().__init__()
+        self.size = size
         self.input_layer = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.PReLU(64))
         units, channels = [], 64
         for count, out_channels in IR50_STAGES:
@@ -87,7 +94,25 @@ class IR50Stream(nn.Module):
         self.body = nn.Sequential(*units)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.body(self.input_layer(F.interpolate(images, size=STREAM_SIZE)))
+        return self.body(self.input_layer(F.interpolate(images, size=self.size)))
+
+
+class IR50Classifier(IR50Stream):
+    """IR50's three stages as a classifier, ``[B, 3, s, s] -> logits [B, classes]`` (the stream, global average
+    pooling, ``fc``): the trunk fer_lib pretrains for POSTER's image stream at the ``cpu`` scale (``make pretrain
+    ARCH=ir50``; :mod:`fer_lib.protocols.pretrain`). Without ``fc`` its weights are :class:`IR50Stream`'s, under
+    the same names, so POSTER's ``pretrained_path`` loads them."""
+
+    def __init__(self, num_classes: int = 7, image_size: int = 224, stream_size: int | None = None,
+                 pretrained_path: str | os.PathLike | None = None):
+        super().__init__(stream_size or (STREAM_SIZE if image_size >= STREAM_SIZE else 56))
+        self.fc = nn.Linear(IR50_STAGES[-1][1], num_classes)
+        self.gradcam_target_layer = "body"
+        if pretrained_path is not None:
+            load_pretrained(self, pretrained_path)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.fc(super().forward(images).mean(dim=(2, 3)))
 
 
 # -- the landmark stream: MobileFaceNet --------------------------------------------------------------------
@@ -310,7 +335,8 @@ class POSTER(nn.Module):
 
     def __init__(self, num_classes: int = 7, fusion: str = "cross", depth: int = 8, heads: int = 8,
                  mlp_ratio: float = 2.0, drop_path: float = 0.1, embed_dim: int = 512, token_layout: str = "raw",
-                 image_size: int = 224, pretrained_path: str | os.PathLike | None = None,
+                 image_size: int = 224, stream_size: int | None = None, freeze_image_stream: bool = False,
+                 pretrained_path: str | os.PathLike | None = None,
                  landmark_weights: str | os.PathLike | None = None):
         super().__init__()
         if fusion not in FUSIONS:
@@ -319,9 +345,16 @@ class POSTER(nn.Module):
             raise ValueError(f"token_layout must be one of {TOKEN_LAYOUTS}, got {token_layout!r}")
         if embed_dim % 4 or (embed_dim // 4) % heads:
             raise ValueError(f"embed_dim {embed_dim} / 4 must divide into {heads} heads (the pyramid's smallest scale)")
+        if fusion == "cross" and embed_dim != 512:
+            raise ValueError(f"cross fusion needs embed_dim 512 (the landmark stream's 512 channels), got {embed_dim}")
+        stream_size = stream_size or (STREAM_SIZE if image_size >= STREAM_SIZE else 56)
+        if stream_size % 56 or stream_size < 56:
+            raise ValueError(f"stream_size must be a multiple of 56 (a 7 x 7 grid of cells), got {stream_size}")
         self.fusion, self.token_layout, self.image_size, self.tokens = fusion, token_layout, image_size, 49
-        self.ir_back = IR50Stream()
-        self.ir_layer = nn.Linear(1024, embed_dim)
+        self.stream_size = stream_size
+        self.ir_back = IR50Stream(stream_size)
+        # 49 tokens of the 256 x (s/8) x (s/8) map: 1024 values each at the authors' 112 px, 256 at 56 px.
+        self.ir_layer = nn.Linear(256 * (stream_size // 8) ** 2 // self.tokens, embed_dim)
         self.pos_embed = nn.Parameter(torch.zeros(1, self.tokens + 1, embed_dim))
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         rates = torch.linspace(0, drop_path, depth).tolist()
@@ -340,6 +373,9 @@ class POSTER(nn.Module):
         self.gradcam_target_layer = "ir_back.body"
         if pretrained_path is not None:
             load_pretrained(self.ir_back, pretrained_path)
+        self.freeze_image_stream = freeze_image_stream
+        if freeze_image_stream:
+            self.ir_back.requires_grad_(False)
         if landmark_weights is not None:
             load_pretrained(self.face_landback, landmark_weights)
         elif fusion == "cross":
@@ -348,17 +384,22 @@ class POSTER(nn.Module):
 
     def train(self, mode: bool = True) -> POSTER:
         super().train(mode)
+        # Frozen streams keep the batch-norm statistics they were trained with.
         if self.fusion == "cross":
-            self.face_landback.eval()  # frozen: its batch-norm statistics stay those it was trained with
+            self.face_landback.eval()
+        if self.freeze_image_stream:
+            self.ir_back.eval()
         return self
 
     def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
         """The image stream's 49 tokens ``[B, 49, D]``."""
-        maps = self.ir_back(images)  # [B, 256, 14, 14]
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_image_stream):
+            maps = self.ir_back(images)  # [B, 256, 14, 14] at the authors' 112 px
         if self.token_layout == "raw":
             tokens = maps.reshape(len(maps), self.tokens, -1)  # the authors' raw reshape of the memory
         else:
-            tokens = F.pixel_unshuffle(maps, 2).flatten(2).transpose(1, 2)  # each 2 x 2 cell: [B, 49, 1024]
+            # each cell of the 7 x 7 grid (2 x 2 positions at 112 px): [B, 49, 1024]
+            tokens = F.pixel_unshuffle(maps, self.stream_size // 56).flatten(2).transpose(1, 2)
         return self.ir_layer(tokens)
 
     def forward(self, images: torch.Tensor) -> PosterOutput:
@@ -380,6 +421,12 @@ class POSTER(nn.Module):
         return PosterOutput(self.head(feature), feature)
 
 
+@register_model("ir50", trunk="ir50")
+def ir50(num_classes: int = 7, **cfg) -> IR50Classifier:
+    """IR50's first three stages with a linear head: POSTER's image-stream trunk, pretrained at the ``cpu`` scale."""
+    return IR50Classifier(num_classes=num_classes, **cfg)
+
+
 @register_model("poster", loss="poster", recipe="poster", trunk="ir50")
 def poster(num_classes: int = 7, **cfg) -> POSTER:
     """POSTER (``fusion="cross"``) or its baseline (``fusion="none"``)."""
@@ -387,6 +434,7 @@ def poster(num_classes: int = 7, **cfg) -> POSTER:
 
 
 __all__ = [
-    "DEPTHS", "FUSIONS", "IR50_STAGES", "POSTER", "TOKEN_LAYOUTS", "CrossAttention", "CrossFusionBlock", "IR50Stream",
+    "DEPTHS", "FUSIONS", "IR50_STAGES", "POSTER", "TOKEN_LAYOUTS", "CrossAttention", "CrossFusionBlock",
+    "IR50Classifier", "IR50Stream", "ir50",
     "IRUnit", "LandmarkOutput", "MobileFaceNet", "PosterOutput", "PyramidBlock", "SEBlock", "poster",
 ]  # fmt: skip

@@ -77,6 +77,40 @@ def test_landmark_and_ir50_weights_load_from_files_named_as_the_authors(tmp_path
     assert torch.equal(model.ir_back.body[20].res_layer[1].weight, ir.body[20].res_layer[1].weight)
 
 
+def test_a_56_px_image_stream_keeps_49_tokens_and_a_frozen_stream_gets_no_gradient():
+    torch.manual_seed(0)
+    small = _quiet_poster(num_classes=7, depth=1, fusion="none", image_size=64)  # under 112 px: the 56 px stream
+    assert small.stream_size == 56 and small.ir_layer.in_features == 256
+    assert small.ir_back(torch.randn(1, 3, 64, 64)).shape == (1, 256, 7, 7)
+    patch = _quiet_poster(num_classes=7, depth=1, fusion="none", image_size=64, token_layout="patch")
+    assert patch.image_tokens(torch.randn(2, 3, 64, 64)).shape == (2, 49, 512)
+    with pytest.raises(ValueError, match="multiple of 56"):
+        _quiet_poster(stream_size=80)
+    with pytest.raises(ValueError, match="embed_dim 512"):
+        _quiet_poster(embed_dim=256)
+    frozen = _quiet_poster(num_classes=3, depth=1, image_size=64, freeze_image_stream=True)
+    before = {k: v.clone() for k, v in frozen.ir_back.state_dict().items()}
+    frozen.train()
+    assert not frozen.ir_back.training and frozen.blocks.training
+    frozen(torch.randn(4, 3, 64, 64)).logits.sum().backward()
+    assert all(p.grad is None for p in frozen.ir_back.parameters())
+    assert frozen.ir_layer.weight.grad is not None
+    assert all(torch.equal(before[k], v) for k, v in frozen.ir_back.state_dict().items())  # BN statistics too
+
+
+def test_the_ir50_trunk_pretrained_as_a_classifier_loads_into_the_image_stream(tmp_path):
+    from fer_lib.models import create_model
+
+    torch.manual_seed(0)
+    trunk = create_model("ir50", num_classes=7, image_size=64)
+    assert trunk(torch.randn(2, 3, 64, 64)).shape == (2, 7)
+    path = tmp_path / "trunk.pt"
+    torch.save({k: v for k, v in trunk.state_dict().items() if not k.startswith("fc.")}, path)
+    model = _quiet_poster(num_classes=7, depth=1, image_size=64, pretrained_path=path)
+    for name, value in model.ir_back.state_dict().items():
+        assert torch.equal(value, trunk.state_dict()[name]), name
+
+
 def test_poster_loss_is_twice_the_smoothed_ce_plus_the_plain_one():
     logits, target = torch.randn(4, 7), torch.tensor([0, 1, 2, 3])
     smoothed = torch.nn.functional.cross_entropy(logits, target, label_smoothing=0.2)

@@ -67,7 +67,7 @@ def test_a_different_loss_or_test_cap(tmp_path: Path, open_table) -> None:
 def test_unknown_names_raise_before_training(tmp_path: Path, open_table) -> None:
     """A typo in a table's model or preset names fails loudly instead of silently losing a row."""
     ctx, table = open_table("v", "synth-inthewild", None)
-    registered = "cmcnn, gmslpa, handcrafted, manet, pcnn, poster"
+    registered = "cmcnn, gmslpa, handcrafted, ir50, manet, pcnn, poster"
     with pytest.raises(ValueError, match=f"unknown model 'resnet-18'; registered models: {registered}"):
         accuracy_rows(ctx, table, {"resnet18": "ResNet-18", "resnet-18": "typo"})
     with pytest.raises(ValueError, match="unknown model 'pcn'"):

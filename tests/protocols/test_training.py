@@ -45,7 +45,7 @@ def test_a_setup_rejects_unknown_models_and_describes_its_loss() -> None:
     assert ModelSetup("pcnn", loss_options={"alpha": 12.0, "beta": 8.0}).describe_loss() == \
         "facial_semantic(alpha=12, beta=8)"
     assert ModelSetup("resnet18").describe_loss() == "ce"
-    with pytest.raises(ValueError, match="registered models: cmcnn, gmslpa, handcrafted, manet, pcnn, poster"):
+    with pytest.raises(ValueError, match="registered models: cmcnn, gmslpa, handcrafted, ir50, manet, pcnn, poster"):
         ModelSetup("resnet-18")
 
 
