@@ -74,3 +74,16 @@ def test_cmcnn_recipes_read_modality_packed_images():
     cpu = get_recipe("cmcnn", "cpu")
     assert (cpu.transform, cpu.init, cpu.train.epochs, cpu.train.lr, cpu.image_size) == ("cmcnn", None, 15, 0.003, 64)
     assert get_recipe("cmcnn", "smoke").transform == "cmcnn"
+
+
+def test_posters_paper_recipe_is_the_authors_and_its_cpu_scale_says_why_it_has_none():
+    paper = get_recipe("poster", "paper", "cpu")
+    t = paper.train
+    assert (paper.image_size, t.epochs, t.batch_size, t.optimizer, t.lr, t.sam_rho, t.scheduler, t.gamma) == \
+        (224, 300, 200, "sam_adam", 4e-5, 0.05, "exponential", 0.98)
+    assert paper.transform == "poster" and not paper.freeze_trunk and "freeze_trunk" not in paper.identity()
+    assert get_recipe("poster", "smoke").train.optimizer == "sam_adam"
+    with pytest.raises(ValueError, match="53x"):
+        get_recipe("poster", "cpu")
+    frozen = get_recipe("poster", "smoke", freeze_trunk=True)
+    assert frozen.identity()["freeze_trunk"] is True and "frozen" in frozen.describe()

@@ -26,7 +26,7 @@ ratio), no landmark stream; ``depth`` 8 ("large", the paper's), 6 ("base") or 4 
 ``image_size`` the input side (224 in the paper; the streams resize to 112 themselves); ``stream_size`` the image
 stream's side (default 112, the authors', or 56 for inputs under 112 px: a 256 x 7 x 7 map, 49 tokens of 256, at a
 quarter of IR50's cost, and FERPlus's faces are 48 px anyway); the landmark stream always runs at 112;
-``freeze_image_stream`` keeps IR50 as loaded (no gradients, its batch-norm statistics fixed), as the ``cpu`` scale's
+``freeze_trunk`` keeps IR50 as loaded (no gradients, its batch-norm statistics fixed), as the ``cpu`` scale's
 pretrained trunk (a frozen trunk's forward pass is a third of its training step). The landmark network's weights
 come from ``landmark_weights`` (a file: the authors' ``mobilefacenet_model_best.pth.tar`` or the regressor fer_lib
 trains, :mod:`fer_lib.protocols.landmarks`), IR50's from ``pretrained_path`` (the authors' ``ir50.pth``, or the
@@ -335,7 +335,7 @@ class POSTER(nn.Module):
 
     def __init__(self, num_classes: int = 7, fusion: str = "cross", depth: int = 8, heads: int = 8,
                  mlp_ratio: float = 2.0, drop_path: float = 0.1, embed_dim: int = 512, token_layout: str = "raw",
-                 image_size: int = 224, stream_size: int | None = None, freeze_image_stream: bool = False,
+                 image_size: int = 224, stream_size: int | None = None, freeze_trunk: bool = False,
                  pretrained_path: str | os.PathLike | None = None,
                  landmark_weights: str | os.PathLike | None = None):
         super().__init__()
@@ -373,8 +373,8 @@ class POSTER(nn.Module):
         self.gradcam_target_layer = "ir_back.body"
         if pretrained_path is not None:
             load_pretrained(self.ir_back, pretrained_path)
-        self.freeze_image_stream = freeze_image_stream
-        if freeze_image_stream:
+        self.freeze_trunk = freeze_trunk
+        if freeze_trunk:
             self.ir_back.requires_grad_(False)
         if landmark_weights is not None:
             load_pretrained(self.face_landback, landmark_weights)
@@ -387,13 +387,13 @@ class POSTER(nn.Module):
         # Frozen streams keep the batch-norm statistics they were trained with.
         if self.fusion == "cross":
             self.face_landback.eval()
-        if self.freeze_image_stream:
+        if self.freeze_trunk:
             self.ir_back.eval()
         return self
 
     def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
         """The image stream's 49 tokens ``[B, 49, D]``."""
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_image_stream):
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_trunk):
             maps = self.ir_back(images)  # [B, 256, 14, 14] at the authors' 112 px
         if self.token_layout == "raw":
             tokens = maps.reshape(len(maps), self.tokens, -1)  # the authors' raw reshape of the memory
@@ -422,15 +422,21 @@ class POSTER(nn.Module):
 
 
 @register_model("ir50", trunk="ir50")
-def ir50(num_classes: int = 7, **cfg) -> IR50Classifier:
+def ir50(num_classes: int = 7, image_size: int = 224, stream_size: int | None = None,
+         pretrained_path: str | os.PathLike | None = None) -> IR50Classifier:
     """IR50's first three stages with a linear head: POSTER's image-stream trunk, pretrained at the ``cpu`` scale."""
-    return IR50Classifier(num_classes=num_classes, **cfg)
+    return IR50Classifier(num_classes, image_size, stream_size, pretrained_path)
 
 
 @register_model("poster", loss="poster", recipe="poster", trunk="ir50")
-def poster(num_classes: int = 7, **cfg) -> POSTER:
-    """POSTER (``fusion="cross"``) or its baseline (``fusion="none"``)."""
-    return POSTER(num_classes=num_classes, **cfg)
+def poster(num_classes: int = 7, fusion: str = "cross", depth: int = 8, heads: int = 8, mlp_ratio: float = 2.0,
+           drop_path: float = 0.1, embed_dim: int = 512, token_layout: str = "raw", image_size: int = 224,
+           stream_size: int | None = None, freeze_trunk: bool = False,
+           pretrained_path: str | os.PathLike | None = None,
+           landmark_weights: str | os.PathLike | None = None) -> POSTER:
+    """POSTER (``fusion="cross"``) or its baseline (``fusion="none"``); the options are :class:`POSTER`'s."""
+    return POSTER(num_classes, fusion, depth, heads, mlp_ratio, drop_path, embed_dim, token_layout, image_size,
+                  stream_size, freeze_trunk, pretrained_path, landmark_weights)
 
 
 __all__ = [

@@ -33,6 +33,7 @@ from fer_lib.data.landmarks import NUM_POINTS, LandmarkSet, concat, dlib_landmar
 from fer_lib.engine import Task, TrainConfig, iterate_batches, to_device
 from fer_lib.losses import build_loss, landmarks_of
 from fer_lib.models.poster import MobileFaceNet
+from fer_lib.protocols.training import PretrainedTrunk
 from fer_lib.recipes import Recipe, dry_run_recipe, get_recipe
 from fer_lib.results import CI_OVER_SEEDS, ResultTable
 from fer_lib.runs import train_cached
@@ -193,16 +194,22 @@ def train_landmark_regressor(scale: str, device: str = "cpu", data_root: str | o
 
 
 @functools.cache
-def _cached_regressor(scale: str, device: str, data_root: str | None, seed: int) -> LandmarkRegressor:
-    return train_landmark_regressor(scale, device, data_root, seed)
+def _cached_regressor(scale: str, device: str, data_root: str | None, dry_run_root: str | None) -> LandmarkRegressor:
+    if dry_run_root is None:
+        return train_landmark_regressor(scale, device, data_root)
+    recipe = dry_run_recipe(get_recipe("landmarks", "paper", device), device)[0]
+    return train_landmark_regressor(scale, device, data_root, recipe=recipe, cache_root=dry_run_root)
 
 
-def landmark_weights(scale: str, device: str = "cpu", data_root: str | os.PathLike | None = None,
-                     seed: int = 0) -> Path:
-    """The weights file of the landmark regressor of ``scale`` (trained now if the run cache lacks it): POSTER's
-    ``landmark_weights`` wherever the user gives none."""
-    root = str(Path(data_root).expanduser()) if data_root else None
-    return _cached_regressor(scale, device, root, seed).weights
+def trained_landmark_stream(context: RunContext) -> PretrainedTrunk:
+    """The landmark regressor of the context's scale (seed 0; trained now if the run cache lacks it, once per
+    process), as the part a POSTER run with ``landmark_weights="trained"`` starts from; a dry run's is the paper
+    recipe's two steps, in its own run cache."""
+    root = str(Path(context.data_root).expanduser()) if context.data_root else None
+    dry = str(context.output_dir / "runs") if context.dry_run else None
+    regressor = _cached_regressor(context.scale, context.device, root, dry)
+    sources = "+".join("synthfer" if part.data_kind == "synthetic" else "fer2013-dlib" for part in regressor.data.train)
+    return PretrainedTrunk(sources, "mobilefacenet", regressor.weights, regressor.run_dir.name, regressor.train_seconds)
 
 
 # -- errors ---------------------------------------------------------------------------------------------
@@ -277,5 +284,5 @@ def landmark_rows(context: RunContext, table: ResultTable) -> tuple[list[Landmar
 
 __all__ = ["FAILURE_NME", "FLOOR_ROW", "LANDMARKS", "REAL_TEST", "REGRESSOR_ROW", "SYNTH_TEST", "LandmarkData",
            "LandmarkRegressor", "error_summary", "landmark_data", "landmark_errors", "landmark_rows",
-           "landmark_weights", "predict_landmarks",
+           "predict_landmarks", "trained_landmark_stream",
            "train_landmark_regressor"]

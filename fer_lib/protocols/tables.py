@@ -30,10 +30,11 @@ import pandas as pd
 from fer_lib.data import FERDataset
 from fer_lib.metrics import accuracy, bootstrap_ci, majority_floor
 from fer_lib.models import check_model, model_defaults, model_family, model_options
+from fer_lib.protocols.landmarks import trained_landmark_stream
 from fer_lib.protocols.presets import Preset, get_preset
 from fer_lib.protocols.pretrain import pretrained_trunk, resolve_source
 from fer_lib.protocols.splits import load_split, subset_source
-from fer_lib.protocols.training import ModelSetup, RunOutcome, TrainingJob, recipe_for, run_seeds
+from fer_lib.protocols.training import TRAINED_LANDMARKS, ModelSetup, RunOutcome, TrainingJob, recipe_for, run_seeds
 from fer_lib.recipes import Recipe
 from fer_lib.results import ResultTable
 from fer_lib.settings import RunContext
@@ -86,7 +87,10 @@ def _run(context: RunContext, job: TrainingJob, tests: Mapping[str, FERDataset],
             and job.setup.options.get("pretrained_path") is None):
         arch = model_family(job.setup.model).trunk_arch(model_defaults(job.setup.model), dict(job.setup.options))
         init = pretrained_trunk(job.recipe.init, context.scale, context.device, context.data_root, arch=arch)
-    return run_seeds(context, job, tests, init)
+    landmarks = None
+    if job.setup.options.get("landmark_weights") == TRAINED_LANDMARKS:
+        landmarks = trained_landmark_stream(context)
+    return run_seeds(context, job, tests, init, landmarks)
 
 
 def _test_sets(context: RunContext, job: TrainingJob, test_split: str = "test",

@@ -34,6 +34,9 @@ from fer_lib.recipes import Recipe, dry_run_recipe, get_recipe
 from fer_lib.runs import run_key, train_cached
 from fer_lib.settings import RunContext
 
+#: A model option value meaning "the landmark regressor fer_lib trains" (POSTER's ``landmark_weights``).
+TRAINED_LANDMARKS = "trained"
+
 
 def _jsonable(value: Any) -> Any:
     """Tuples as lists, recursively: loader options go into JSON run specs and cache keys."""
@@ -154,6 +157,7 @@ def train_and_evaluate(
     seed: int = 0,
     init: PretrainedTrunk | None = None,
     cache_root: Path | None = None,
+    landmarks: PretrainedTrunk | None = None,
 ) -> RunOutcome:
     """Train ``job`` with ``seed`` on ``train_set`` (or load the cached run with the same specification)
     and evaluate it on every test set.
@@ -161,19 +165,31 @@ def train_and_evaluate(
     The run-cache key covers the model and its options, the dataset, its loader options, its size and
     classes, the recipe, the loss (:func:`fer_lib.losses.loss_identity`), the seed and, with ``init`` (a
     :class:`fer_lib.protocols.pretrain.PretrainedTrunk`), the pretraining run the trunks start from.
-    ``cache_root``: another run cache than ``runs/`` (a dry run's scratch folder).
+    ``cache_root``: another run cache than ``runs/`` (a dry run's scratch folder). ``landmarks``: the landmark
+    regressor fer_lib trained (:mod:`fer_lib.protocols.landmarks`) for a model whose ``landmark_weights`` option
+    says ``"trained"`` (POSTER's frozen landmark stream); the key names its run.
     """
     recipe, setup = job.recipe, job.setup
     options = dict(setup.options)
     num_classes = len(train_set.classes)
     if "image_size" in model_options(setup.model):
         options.setdefault("image_size", recipe.image_size)
+    if recipe.freeze_trunk:
+        if "freeze_trunk" not in model_options(setup.model):
+            raise ValueError(f"the {recipe.family} recipe freezes the trunk, which {setup.model} has no option for")
+        options["freeze_trunk"] = True
     loss_fn = setup.build_loss()
     # The key holds every constructor option, defaults included: a changed default is another model.
     resolved = {**model_defaults(setup.model), **options}
     build_options = dict(options)
     if init is not None:
         build_options["pretrained_path"] = str(init.path)  # a local path: the key names the run instead
+    if options.get("landmark_weights") == TRAINED_LANDMARKS:
+        if landmarks is None:
+            raise ValueError(f"{setup.model}: landmark_weights={TRAINED_LANDMARKS!r} needs the trained landmark "
+                             "regressor (protocols.landmarks.trained_landmark_stream)")
+        build_options["landmark_weights"] = str(landmarks.path)
+        resolved["landmark_weights"] = f"run:{landmarks.run}"
     spec = {
         "model": setup.model, "model_options": resolved, "num_classes": num_classes, "dataset": job.dataset,
         "dataset_options": dict(job.dataset_options), "train_size": len(train_set),
@@ -191,6 +207,10 @@ def train_and_evaluate(
     user_weights = options.get("pretrained_path")
     start = init.describe() if init is not None else (f"weights from {Path(user_weights).name}" if user_weights
                                                         else "random")
+    if recipe.freeze_trunk:
+        start += ", trunk frozen"
+    if landmarks is not None and options.get("landmark_weights") == TRAINED_LANDMARKS:
+        start += f"; landmark stream: {landmarks.describe()}"
     return RunOutcome(model, metrics, result.history, result.run_dir, result.from_cache,
                       time.perf_counter() - t0, list(train_set.classes), len(train_set),
                       float(result.wall_seconds), seed, start, cfg.precision)
@@ -236,7 +256,7 @@ def record_plan(context: RunContext, job: TrainingJob, train_set: FERDataset, te
 
 
 def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FERDataset],
-              init: PretrainedTrunk | None = None) -> list[RunOutcome]:
+              init: PretrainedTrunk | None = None, landmarks: PretrainedTrunk | None = None) -> list[RunOutcome]:
     """Train and evaluate ``job`` for every seed of ``context``; one printed line and outcome per seed.
 
     Each seed trains on its own stratified subsample of the training split (when the recipe caps it);
@@ -250,7 +270,8 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
         cache_root = context.output_dir / "runs" if context.dry_run else None
         if context.dry_run:
             record_plan(context, job, train_set, test_sets, seed)
-        out = train_and_evaluate(job, train_set, test_sets, seed=seed, init=init, cache_root=cache_root)
+        out = train_and_evaluate(job, train_set, test_sets, seed=seed, init=init, cache_root=cache_root,
+                                 landmarks=landmarks)
         scores = ", ".join(f"{key} {m['accuracy']:.2f}% of {len(m['targets'])}" for key, m in out.metrics.items())
         cached = "loaded from the run cache" if out.from_cache else f"trained in {out.train_seconds:.0f} s"
         print(f"{job.describe()}, seed {seed}: {scores} ({len(train_set)} training images; {cached})", flush=True)
@@ -260,6 +281,7 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
 
 __all__ = [
     "PLAN_COLUMNS",
+    "TRAINED_LANDMARKS",
     "ModelSetup",
     "PretrainedTrunk",
     "RunOutcome",

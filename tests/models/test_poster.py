@@ -88,7 +88,7 @@ def test_a_56_px_image_stream_keeps_49_tokens_and_a_frozen_stream_gets_no_gradie
         _quiet_poster(stream_size=80)
     with pytest.raises(ValueError, match="embed_dim 512"):
         _quiet_poster(embed_dim=256)
-    frozen = _quiet_poster(num_classes=3, depth=1, image_size=64, freeze_image_stream=True)
+    frozen = _quiet_poster(num_classes=3, depth=1, image_size=64, freeze_trunk=True)
     before = {k: v.clone() for k, v in frozen.ir_back.state_dict().items()}
     frozen.train()
     assert not frozen.ir_back.training and frozen.blocks.training

@@ -64,3 +64,34 @@ def test_run_seeds_trains_one_run_per_seed_and_prints_a_line_each(tmp_path, caps
     again = run_seeds(ctx, job, {"test": test})
     assert all(o.from_cache for o in again)
     assert [o.metrics["test"]["accuracy"] for o in again] == [o.metrics["test"]["accuracy"] for o in outs]
+
+
+def test_a_poster_run_starts_from_the_trained_landmark_stream_and_a_frozen_trunk(tmp_path) -> None:
+    """``landmark_weights="trained"``: the run loads fer_lib's landmark regressor and its key names that run; a
+    recipe with ``freeze_trunk`` keeps the image stream as built."""
+    import json
+
+    from fer_lib.protocols import train_model
+    from fer_lib.protocols.landmarks import train_landmark_regressor
+
+    ctx = RunContext.resolve("poster", "1", "smoke", "synth-inthewild", None, "cpu", [0], tmp_path / "out",
+                             quiet=True)
+    torch.manual_seed(0)
+    recipe, (run,) = train_model(ctx, "poster", "synth-inthewild", announce=False,
+                                 model_options={"depth": 1, "landmark_weights": "trained"},
+                                 recipe_overrides={"freeze_trunk": True, "max_train": 16, "max_test": 8})
+    regressor = train_landmark_regressor("smoke")
+    assert regressor.from_cache  # the run trained it
+    for name, value in regressor.model.state_dict().items():
+        assert torch.equal(run.model.face_landback.state_dict()[name], value), name
+    assert run.model.freeze_trunk and all(not p.requires_grad for p in run.model.ir_back.parameters())
+    spec = json.loads((run.run_dir / "spec.json").read_text())
+    assert spec["model_options"]["landmark_weights"] == f"run:{regressor.run_dir.name}"
+    assert spec["model_options"]["freeze_trunk"] is True and spec["recipe"]["freeze_trunk"] is True
+    assert "landmark stream: mobilefacenet" in run.init and "trunk frozen" in run.init
+    assert recipe.train.optimizer == "sam_adam"
+    with pytest.raises(ValueError, match="no cpu recipe yet"):
+        recipe_for("poster", RunContext.resolve("poster", "1", "cpu", "synth-inthewild", None, "cpu", [0],
+                                                tmp_path / "cpu", quiet=True))
+    with pytest.raises(ValueError, match="freezes the trunk"):
+        train_model(ctx, "resnet18", "synth-inthewild", announce=False, recipe_overrides={"freeze_trunk": True})
