@@ -126,8 +126,14 @@ def layer_map_sizes(model: nn.Module, image_size: int = 64,
     sizes: dict[str, tuple[int, int]] = {}
     handles = []
 
+    # A token model's layers Grad-CAM reads through its reshape (POSTER's transformer blocks: 7 x 7 tokens).
+    reshape = getattr(model, "gradcam_reshape_transform", None)
+    token_layers = set(getattr(model, "gradcam_token_layers", ()))
+
     def hook(name: str):
         def record(_module, _inputs, output):
+            if isinstance(output, torch.Tensor) and output.ndim == 3 and name in token_layers and reshape:
+                output = reshape(output)
             if isinstance(output, torch.Tensor) and output.ndim == 4 and name not in sizes:
                 sizes[name] = (int(output.shape[-2]), int(output.shape[-1]))
 
@@ -135,7 +141,7 @@ def layer_map_sizes(model: nn.Module, image_size: int = 64,
 
     for name, module in model.named_modules():
         listed = isinstance(module, nn.Conv2d) or any(True for _ in module.children())
-        if name and ((name.count(".") < max_depth and listed) or module is default):
+        if name and ((name.count(".") < max_depth and listed) or module is default or name in token_layers):
             handles.append(module.register_forward_hook(hook(name)))
     device = next(model.parameters()).device
     was_training = model.training
@@ -230,7 +236,8 @@ def compute_cams(
 
     ``images``: normalised input ``[B, 3, H, W]`` (or one image ``[3, H, W]``); it is moved to the
     model's device. ``targets``: the class to explain per image (one int for all), ``None`` for the
-    predicted class. ``method``: ``"gradcam"`` or ``"gradcam++"``. ``layer``: see :func:`target_layer`.
+    predicted class. ``method``: ``"gradcam"`` or ``"gradcam++"``. ``layer``: see :func:`target_layer`; a token
+    layer of a model with ``gradcam_reshape_transform`` (POSTER) is read through it as a map.
     Returns float32 maps ``[B, H, W]`` in ``[0, 1]`` at the input resolution. The model's
     train/eval mode, ``requires_grad`` flags and ``.grad`` fields are restored afterwards.
     """
@@ -270,7 +277,10 @@ def compute_cams(
             if bad:
                 # Checked before the CAM runs: pytorch-grad-cam's context manager swallows IndexErrors.
                 raise ValueError(f"target class(es) {bad} out of range for a model with {num_classes} outputs")
-        with _grad_enabled_on(inner, module), cam_cls(wrapped, target_layers=[module]) as cam:
+        # Token layers (a transformer's [B, T, D]) become maps through the model's own reshape.
+        reshape = getattr(inner, "gradcam_reshape_transform", None)
+        with (_grad_enabled_on(inner, module),
+              cam_cls(wrapped, target_layers=[module], reshape_transform=reshape) as cam):
             for start in range(0, n, batch_size):
                 chunk = images[start : start + batch_size]
                 chunk_targets = None if target_list is None else [

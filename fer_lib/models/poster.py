@@ -330,7 +330,8 @@ class POSTER(nn.Module):
     """POSTER (seed 003) and its baseline; the options are in the module docstring.
 
     Input ``[B, 3, s, s]`` (normalised RGB faces); output :class:`PosterOutput`. ``gradcam_target_layer`` is the
-    image stream's last unit (14 x 14 at any input size: the stream resizes to 112).
+    image stream's last unit (14 x 14 at the 112 px stream, 7 x 7 at 56); ``gradcam_token_layers`` the transformer
+    layers Grad-CAM reads as 7 x 7 maps through ``gradcam_reshape_transform``.
     """
 
     def __init__(self, num_classes: int = 7, fusion: str = "cross", depth: int = 8, heads: int = 8,
@@ -390,6 +391,25 @@ class POSTER(nn.Module):
         if self.freeze_trunk:
             self.ir_back.eval()
         return self
+
+    @property
+    def gradcam_token_layers(self) -> list[str]:
+        """The transformer layers Grad-CAM can read as a 7 x 7 map (:meth:`gradcam_reshape_transform`): each block's
+        first LayerNorm, whose tokens feed that block's attention (the last block's own outputs reach the logits
+        only through the class token, so their gradients are zero)."""
+        prefix = ".block_l" if self.fusion == "cross" else ""
+        return [f"blocks.{k}{prefix}.norm1" for k in range(len(self.blocks))]
+
+    def gradcam_reshape_transform(self, activations: torch.Tensor) -> torch.Tensor:
+        """Grad-CAM's view of a token layer: ``[B, T, D]`` (the image stream's class token first) -> its 49 image
+        tokens as ``[B, D, 7, 7]``; a 4-D map passes through. The tokens are places in the face only with
+        ``token_layout="patch"``: the authors' raw layout makes each token a slice of the map's channels, so its
+        map says which tokens matter, not where in the face."""
+        if activations.ndim != 3:
+            return activations
+        side = int(round(self.tokens**0.5))
+        tokens = activations[:, 1 : 1 + self.tokens]
+        return tokens.transpose(1, 2).reshape(len(tokens), -1, side, side)
 
     def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
         """The image stream's 49 tokens ``[B, 49, D]``."""

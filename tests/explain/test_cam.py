@@ -150,3 +150,26 @@ def test_map_concentration_ranks_a_peak_above_a_spread_map():
     assert np.isnan(map_concentration(np.zeros((1, 4, 4)))[0])
     with pytest.raises(ValueError, match="maps"):
         map_concentration(uniform)
+
+
+def test_poster_token_layers_are_read_as_7_by_7_maps():
+    """POSTER's transformer tokens become maps through its reshape; the conv default stays first in the menu."""
+    import warnings
+
+    from fer_lib.models.poster import POSTER
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no landmark weights: a random frozen stream is fine for the maps
+        model = POSTER(num_classes=3, depth=1, image_size=64, token_layout="patch").eval()
+    assert model.gradcam_token_layers == ["blocks.0.block_l.norm1"]
+    sizes = C.layer_map_sizes(model, 64)
+    assert sizes["blocks.0.block_l.norm1"] == (7, 7) and sizes["ir_back.body"] == (7, 7)
+    menu = C.candidate_layers(model, 64, sizes=sizes)
+    assert menu[0] == "ir_back.body" and "blocks.0.block_l.norm1" in menu
+    images = torch.randn(2, 3, 64, 64)
+    maps = C.compute_cams(model, images, targets=[0, 1], layer="blocks.0.block_l.norm1")
+    assert maps.shape == (2, 64, 64) and maps.max() > 0 and maps.std() > 0
+    baseline = POSTER(num_classes=3, depth=1, image_size=64, fusion="none").eval()
+    assert baseline.gradcam_token_layers == ["blocks.0.norm1"]
+    assert C.compute_cams(baseline, images, targets=0, layer="blocks.0.norm1").std() > 0
