@@ -130,6 +130,8 @@ def to_device(obj: Any, device: torch.device | str) -> Any:
         return obj.to(device, non_blocking=True)
     if isinstance(obj, Mapping):
         return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a NamedTuple (a structured input or output)
+        return type(obj)(*(to_device(v, device) for v in obj))
     if isinstance(obj, list | tuple):
         return type(obj)(to_device(v, device) for v in obj)
     return obj

@@ -46,6 +46,9 @@ class Recipe:
     #: Keep the pretrained trunk as loaded (the model's ``freeze_trunk`` option): POSTER at the ``cpu`` scale, where
     #: training its IR50 image stream would cost several times the rest of the model.
     freeze_trunk: bool = False
+    #: With ``freeze_trunk``: compute the frozen parts' outputs once per training image and its mirror, and train the
+    #: rest on them (:class:`fer_lib.data.features.FrozenFeatures`; flips are then the only augmentation).
+    cache_frozen: bool = False
 
     def lr_for(self, loss_weight_sum: float) -> float:
         """The learning rate a run with a loss of total weight ``loss_weight_sum`` uses."""
@@ -61,6 +64,7 @@ class Recipe:
                       if self.lr_per_loss_weight else "")
         start = f", trunks pretrained on {self.init}" if self.init else ", random initialisation"
         start += " and frozen" if self.freeze_trunk else ""
+        start += " (its outputs computed once per image and mirror)" if self.cache_frozen else ""
         if t.max_batches_per_epoch:
             start += f", at most {t.max_batches_per_epoch} steps per epoch"
         return (f"{self.family} @ {self.scale}: {self.image_size}px, {subset}{test}, {t.epochs} epochs, "
@@ -82,6 +86,8 @@ class Recipe:
             del out["resize_on_device"]  # added later: runs trained before it keep their keys
         if not self.freeze_trunk:
             del out["freeze_trunk"]  # likewise
+        if not self.cache_frozen:
+            del out["cache_frozen"]
         out["train"] = self.train.identity()
         return out
 

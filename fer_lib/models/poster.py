@@ -41,6 +41,7 @@ what runs (ledger POSTER 7).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from typing import NamedTuple
@@ -326,10 +327,20 @@ class PosterOutput(NamedTuple):
     feature: torch.Tensor
 
 
+class StreamFeatures(NamedTuple):
+    """What POSTER's frozen streams give for a batch, which :meth:`POSTER.forward` takes in place of the images:
+    ``image_maps [B, 256, s/8, s/8]`` (IR50) and ``landmark_maps [B, 512, 7, 7]`` (MobileFaceNet; ``[B, 0]`` for
+    the baseline, which has no landmark stream)."""
+
+    image_maps: torch.Tensor
+    landmark_maps: torch.Tensor
+
+
 class POSTER(nn.Module):
     """POSTER (seed 003) and its baseline; the options are in the module docstring.
 
-    Input ``[B, 3, s, s]`` (normalised RGB faces); output :class:`PosterOutput`. ``gradcam_target_layer`` is the
+    Input ``[B, 3, s, s]`` (normalised RGB faces), or with a frozen trunk the :class:`StreamFeatures`
+    :meth:`stream_features` computed for them; output :class:`PosterOutput`. ``gradcam_target_layer`` is the
     image stream's last unit (14 x 14 at the 112 px stream, 7 x 7 at 56); ``gradcam_token_layers`` the transformer
     layers Grad-CAM reads as 7 x 7 maps through ``gradcam_reshape_transform``.
     """
@@ -411,10 +422,38 @@ class POSTER(nn.Module):
         tokens = activations[:, 1 : 1 + self.tokens]
         return tokens.transpose(1, 2).reshape(len(tokens), -1, side, side)
 
-    def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
-        """The image stream's 49 tokens ``[B, 49, D]``."""
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_trunk):
-            maps = self.ir_back(images)  # [B, 256, 14, 14] at the authors' 112 px
+    def stream_features(self, images: torch.Tensor) -> StreamFeatures:
+        """The frozen streams' outputs for ``images``, computed once and fed back to :meth:`forward` in their place
+        (:class:`fer_lib.data.features.FrozenFeatures`): only a model whose image stream is frozen has them."""
+        if not self.freeze_trunk:
+            raise ValueError("stream_features needs freeze_trunk=True: a trained image stream changes every step")
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                maps = self.ir_back(images)
+                landmarks = self.face_landback(images).features if self.fusion == "cross" else maps.new_zeros(0)
+        finally:
+            self.train(was_training)
+        return StreamFeatures(maps, landmarks if self.fusion == "cross" else maps.new_zeros(len(maps), 0))
+
+    def stream_identity(self) -> dict[str, object]:
+        """What determines :meth:`stream_features`: the image stream's side, whether there is a landmark stream, and
+        a digest of the frozen weights (batch-norm statistics included)."""
+        digest = hashlib.sha1()
+        frozen = [self.ir_back] + ([self.face_landback] if self.fusion == "cross" else [])
+        for module in frozen:
+            for name, value in module.state_dict().items():
+                digest.update(name.encode())
+                digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        return {"stream_size": self.stream_size, "landmark_stream": self.fusion == "cross",
+                "weights": digest.hexdigest()[:16]}
+
+    def image_tokens(self, images: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
+        """The image stream's 49 tokens ``[B, 49, D]`` (of its ``maps``, when already computed)."""
+        if maps is None:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_trunk):
+                maps = self.ir_back(images)  # [B, 256, 14, 14] at the authors' 112 px
         if self.token_layout == "raw":
             tokens = maps.reshape(len(maps), self.tokens, -1)  # the authors' raw reshape of the memory
         else:
@@ -422,12 +461,17 @@ class POSTER(nn.Module):
             tokens = F.pixel_unshuffle(maps, self.stream_size // 56).flatten(2).transpose(1, 2)
         return self.ir_layer(tokens)
 
-    def forward(self, images: torch.Tensor) -> PosterOutput:
-        x = self.image_tokens(images)
+    def forward(self, images: torch.Tensor | StreamFeatures) -> PosterOutput:
+        cached = images if isinstance(images, StreamFeatures) else None
+        x = self.image_tokens(images, cached.image_maps if cached is not None else None)
         x = torch.cat([x.mean(1, keepdim=True), x], dim=1) + self.pos_embed  # [B, 50, D]
         if self.fusion == "cross":
-            with torch.no_grad():
-                landmarks = self.face_landback(images).features.flatten(2).transpose(1, 2)  # [B, 49, 512]
+            if cached is not None:
+                maps = cached.landmark_maps
+            else:
+                with torch.no_grad():
+                    maps = self.face_landback(images).features
+            landmarks = maps.flatten(2).transpose(1, 2)  # [B, 49, 512]
             lm = torch.cat([landmarks.mean(1, keepdim=True), landmarks], dim=1)
             sequence = torch.cat([x, lm], dim=1)  # [B, 100, D]
             scales = (sequence, self.downsample_m(sequence), self.downsample_s(sequence))
@@ -461,6 +505,6 @@ def poster(num_classes: int = 7, fusion: str = "cross", depth: int = 8, heads: i
 
 __all__ = [
     "DEPTHS", "FUSIONS", "IR50_STAGES", "POSTER", "TOKEN_LAYOUTS", "CrossAttention", "CrossFusionBlock",
-    "IR50Classifier", "IR50Stream", "ir50",
+    "IR50Classifier", "IR50Stream", "StreamFeatures", "ir50",
     "IRUnit", "LandmarkOutput", "MobileFaceNet", "PosterOutput", "PyramidBlock", "SEBlock", "poster",
 ]  # fmt: skip

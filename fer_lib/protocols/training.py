@@ -25,6 +25,8 @@ import torch
 from torch import nn
 
 from fer_lib.data import FERDataset
+from fer_lib.data.features import FrozenFeatures
+from fer_lib.data.memory import InMemoryImages
 from fer_lib.engine import evaluate
 from fer_lib.io import atomic_write_text
 from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
@@ -200,8 +202,17 @@ def train_and_evaluate(
     cfg = dataclasses.replace(recipe.train, seed=seed, lr=recipe.lr_for(loss_weight_sum(loss_fn)))
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    model, result = train_cached(spec, lambda: create_model(setup.model, num_classes=num_classes, **build_options),
-                                 train_set, cfg, loss_fn=loss_fn, about=about, root=cache_root)
+
+    def build() -> nn.Module:
+        return create_model(setup.model, num_classes=num_classes, **build_options)
+
+    fit_set: Any = train_set
+    built: nn.Module | None = None
+    if recipe.cache_frozen:
+        built = build()  # the frozen parts' outputs come from this model, trained below
+        fit_set = _frozen_features(built, train_set, job, resolved, cfg.device)
+    model, result = train_cached(spec, build if built is None else (lambda: built), fit_set, cfg, loss_fn=loss_fn,
+                                 about=about, root=cache_root)
     metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
                for name, ds in test_sets.items()}
     user_weights = options.get("pretrained_path")
@@ -214,6 +225,32 @@ def train_and_evaluate(
     return RunOutcome(model, metrics, result.history, result.run_dir, result.from_cache,
                       time.perf_counter() - t0, list(train_set.classes), len(train_set),
                       float(result.wall_seconds), seed, start, cfg.precision)
+
+
+#: Frozen parts' outputs per training set, kept for the process: the rows and seeds of a table reuse them.
+_FROZEN: dict[str, FrozenFeatures] = {}
+
+
+def _frozen_features(model: nn.Module, train_set: FERDataset, job: TrainingJob, options: Mapping[str, Any],
+                     device: str) -> FrozenFeatures:
+    """``train_set`` as the outputs of ``model``'s frozen parts (computed on first use; shared by every run whose
+    frozen parts are the same: the model's ``stream_identity``, else all its options, and the same images)."""
+    if not job.recipe.freeze_trunk:
+        raise ValueError(f"the {job.recipe.family} recipe caches frozen outputs but freezes nothing: set freeze_trunk")
+    if not hasattr(model, "stream_features"):
+        raise ValueError(f"{job.setup.model} has no frozen parts whose outputs could be cached (no stream_features)")
+    if not isinstance(train_set, InMemoryImages):
+        raise ValueError("caching frozen outputs needs the training images in memory (a recipe with in_memory)")
+    images = list(train_set.metadata["source_id"]) if "source_id" in train_set.metadata else None
+    if images is None:
+        raise ValueError(f"{job.dataset}: caching frozen outputs needs each sample's source_id")
+    identity = model.stream_identity() if hasattr(model, "stream_identity") else {"options": dict(options)}
+    key = run_key({"model": job.setup.model, "frozen": identity, "dataset": job.dataset, "images": images,
+                   "dataset_options": dict(job.dataset_options), "image_size": job.recipe.image_size,
+                   "normalisation": list(train_set.normalisation)})
+    if key not in _FROZEN:
+        _FROZEN[key] = FrozenFeatures(train_set, model.stream_features, device=device)
+    return _FROZEN[key]
 
 
 #: The columns of a dry run's plan (:func:`record_plan`): one row per training the table runs at the paper scale.

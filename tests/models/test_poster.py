@@ -98,6 +98,19 @@ def test_a_56_px_image_stream_keeps_49_tokens_and_a_frozen_stream_gets_no_gradie
     assert all(torch.equal(before[k], v) for k, v in frozen.ir_back.state_dict().items())  # BN statistics too
 
 
+def test_a_frozen_posters_stream_features_stand_in_for_its_images():
+    torch.manual_seed(0)
+    images = torch.randn(3, 3, 64, 64)
+    for fusion in ("cross", "none"):
+        model = _quiet_poster(num_classes=4, depth=1, image_size=64, fusion=fusion, freeze_trunk=True).eval()
+        features = model.stream_features(images)
+        assert features.image_maps.shape == (3, 256, 7, 7)
+        assert features.landmark_maps.shape == ((3, 512, 7, 7) if fusion == "cross" else (3, 0))
+        assert torch.allclose(model(features).logits, model(images).logits, atol=1e-5)
+    with pytest.raises(ValueError, match="freeze_trunk"):
+        _quiet_poster(num_classes=4, depth=1, image_size=64).stream_features(images)
+
+
 def test_the_ir50_trunk_pretrained_as_a_classifier_loads_into_the_image_stream(tmp_path):
     from fer_lib.models import create_model
 

@@ -95,3 +95,30 @@ def test_a_poster_run_starts_from_the_trained_landmark_stream_and_a_frozen_trunk
                                                 tmp_path / "cpu", quiet=True))
     with pytest.raises(ValueError, match="freezes the trunk"):
         train_model(ctx, "resnet18", "synth-inthewild", announce=False, recipe_overrides={"freeze_trunk": True})
+
+
+def test_a_recipe_that_caches_frozen_outputs_computes_them_once_for_the_runs_that_share_them(tmp_path,
+                                                                                            monkeypatch) -> None:
+    from fer_lib.data import features
+    from fer_lib.protocols import train_model
+
+    calls = []
+    original = features.FrozenFeatures.features
+
+    def counted(self):
+        if self._features is None:
+            calls.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(features.FrozenFeatures, "features", counted)
+    ctx = RunContext.resolve("poster", "1", "smoke", "synth-inthewild", None, "cpu", [0], tmp_path / "out",
+                             quiet=True)
+    overrides = {"freeze_trunk": True, "cache_frozen": True, "in_memory": True, "max_train": 8, "max_test": 4}
+    for depth in (1, 2):  # the transformer differs, the frozen image stream and the images do not
+        recipe, (run,) = train_model(ctx, "poster", "synth-inthewild", announce=False, recipe_overrides=overrides,
+                                     model_options={"depth": depth, "fusion": "none"})
+    assert calls == ["synth-inthewild"] and "outputs computed once" in recipe.describe()
+    assert recipe.identity()["cache_frozen"] is True
+    with pytest.raises(ValueError, match="freezes nothing"):
+        train_model(ctx, "poster", "synth-inthewild", announce=False, model_options={"depth": 1, "fusion": "none"},
+                    recipe_overrides={"cache_frozen": True, "in_memory": True, "max_train": 8})

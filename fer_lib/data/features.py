@@ -1,0 +1,120 @@
+"""A training set of a frozen network's outputs, computed once: training the rest of a model without re-running it.
+
+When a model's first stages are frozen (POSTER's IR50 image stream and MobileFaceNet landmark stream at the ``cpu``
+scale), every epoch would run them forward again on the same images, for most of the step's cost. A
+:class:`FrozenFeatures` set runs them once per image, and once more per mirrored image (the only augmentation that
+survives: the flip is drawn per sample and per epoch, as :class:`~fer_lib.data.memory.InMemoryImages` draws it),
+and keeps the outputs in memory (bfloat16). Its batches are ``(features, y)``: whatever ``encode`` returns for a
+batch of images (a tensor or a tuple of tensors, e.g. POSTER's ``StreamFeatures``), which the model takes in place
+of the images. Pixel-level augmentation (random erasing, shifts) cannot be applied to cached outputs: a recipe
+that caches trains with flips only, and its run key says so.
+
+It knows no model: ``encode`` is any function of a normalised image batch ``[B, 3, S, S]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from fer_lib.data.memory import InMemoryImages
+
+Encoded = Any  # a tensor [B, ...] or a (named) tuple of them
+
+
+def _stack(parts: Sequence[Encoded]) -> Encoded:
+    first = parts[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(parts)
+    fields = [torch.cat([p[k] for p in parts]) for k in range(len(first))]
+    return type(first)(*fields) if hasattr(first, "_fields") else type(first)(fields)
+
+
+def _select(encoded: Encoded, index: torch.Tensor) -> Encoded:
+    if isinstance(encoded, torch.Tensor):
+        return encoded[index]
+    fields = [t[index] for t in encoded]
+    return type(encoded)(*fields) if hasattr(encoded, "_fields") else type(encoded)(fields)
+
+
+def _where(mask: torch.Tensor, a: Encoded, b: Encoded) -> Encoded:
+    if isinstance(a, torch.Tensor):
+        return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
+    fields = [_where(mask, x, y) for x, y in zip(a, b, strict=True)]
+    return type(a)(*fields) if hasattr(a, "_fields") else type(a)(fields)
+
+
+def _to(encoded: Encoded, device: torch.device | str, dtype: torch.dtype | None = None) -> Encoded:
+    if isinstance(encoded, torch.Tensor):
+        return encoded.to(device=device, dtype=dtype or encoded.dtype)
+    fields = [_to(t, device, dtype) for t in encoded]
+    return type(encoded)(*fields) if hasattr(encoded, "_fields") else type(encoded)(fields)
+
+
+class FrozenFeatures(torch.utils.data.Dataset):
+    """``encode``'s outputs for every image of ``images`` and (with ``flip``) its mirror image, computed on first use.
+
+    ``batches`` yields ``(features, y)`` in float32 on ``device``; ``augment`` picks, per sample, the mirrored
+    image's features with probability 1/2 (drawn from the epoch's generator). ``dtype``: how they are kept
+    (bfloat16 halves the memory: POSTER's two streams on FERPlus's 25,060 faces and their mirrors take 3.8 GB).
+    """
+
+    def __init__(self, images: InMemoryImages, encode: Callable[[torch.Tensor], Encoded], flip: bool = True,
+                 batch_size: int = 128, device: str | torch.device = "cpu", dtype: torch.dtype = torch.bfloat16,
+                 progress: bool = True) -> None:
+        self.images, self.encode, self.flip = images, encode, flip
+        self.batch_size, self.device, self.dtype, self.progress = batch_size, device, dtype, progress
+        self.targets = np.asarray(images.targets)
+        self.classes = list(images.classes)
+        self.name, self.data_kind = images.name, images.data_kind
+        self.metadata = images.metadata
+        self._features: tuple[Encoded, Encoded | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        plain, _ = self.features()
+        return _to(_select(plain, torch.tensor([index])), "cpu", torch.float32), int(self.targets[index])
+
+    @torch.no_grad()
+    def features(self) -> tuple[Encoded, Encoded | None]:
+        """``(features of the images, of their mirrors or None)``, computed now if not yet."""
+        if self._features is None:
+            plain, mirrored = [], []
+            steps = math.ceil(len(self.images) / self.batch_size)
+            batches = self.images.batches(self.batch_size, shuffle=False, device=self.device, augment=False)
+            for x, _ in tqdm(batches, total=steps, desc=f"frozen features of {self.name}", disable=not self.progress,
+                             mininterval=10):
+                plain.append(_to(self.encode(x), "cpu", self.dtype))
+                if self.flip:
+                    mirrored.append(_to(self.encode(x.flip(-1)), "cpu", self.dtype))
+            self._features = (_stack(plain), _stack(mirrored) if self.flip else None)
+        return self._features
+
+    def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
+                device: str | torch.device = "cpu", augment: bool = True) -> Iterator[tuple[Encoded, torch.Tensor]]:
+        """``(features, y)`` batches on ``device`` (float32), in a seeded order; mirrored at random with ``augment``."""
+        plain, mirrored = self.features()
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        targets = torch.as_tensor(self.targets, dtype=torch.int64)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            batch = _select(plain, idx)
+            if augment and mirrored is not None:
+                use_mirror = torch.rand(len(idx), generator=generator) < 0.5
+                batch = _where(use_mirror, _select(mirrored, idx), batch)
+            yield _to(batch, device, torch.float32), targets[idx].to(device)
+
+    def num_batches(self, batch_size: int) -> int:
+        return math.ceil(len(self) / batch_size)
+
+
+__all__ = ["FrozenFeatures"]
