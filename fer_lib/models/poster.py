@@ -195,6 +195,16 @@ class MobileFaceNet(nn.Module):
         self.conv_6_sep = ConvBlock(128, 512)
         self.output_layer = LandmarkHead(2 * num_landmarks)
 
+    @torch.no_grad()
+    def start_at_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
+        """Start the head's output at a mean shape: its final BatchNorm's shift becomes ``mean`` and its scale
+        ``spread`` (``[136]`` each, e.g. the training faces' mean and standard deviation per coordinate). From
+        BatchNorm's default (shift 0, scale 1) a short training run predicts points spread over the whole image,
+        worse in eval mode than in training (measured: 100-2000 % NME after 120 steps on 64 faces, against 5 %
+        from the mean shape)."""
+        self.output_layer.bn.bias.copy_(torch.as_tensor(mean, dtype=torch.float32).flatten())
+        self.output_layer.bn.weight.copy_(torch.as_tensor(spread, dtype=torch.float32).flatten())
+
     def forward(self, images: torch.Tensor) -> LandmarkOutput:
         x = F.interpolate(images, size=STREAM_SIZE) if images.shape[-1] != STREAM_SIZE else images
         for stage in (self.conv1, self.conv2_dw, self.conv_23, self.conv_3, self.conv_34, self.conv_4, self.conv_45,

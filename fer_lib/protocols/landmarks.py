@@ -177,14 +177,21 @@ def train_landmark_regressor(scale: str, device: str = "cpu", data_root: str | o
     train_set = data.train_set()
     loss_fn = build_loss("wing", face_size=recipe.image_size)
     spec = {"model": "mobilefacenet", "task": "landmarks68", "image_size": recipe.image_size,
-            "recipe": recipe.identity(), "loss": loss_fn.identity(), "seed": seed,
+            "recipe": recipe.identity(), "loss": loss_fn.identity(), "seed": seed, "head_init": "mean shape",
             "train_data": [{"name": part.name, "faces": len(part), "digest": _digest(part)} for part in data.train]}
     about = {"scale": scale, "recipe_family": "landmarks", "notes": data.notes}
     cfg = dataclasses.replace(recipe.train, seed=seed)
     print(f"landmark regressor (MobileFaceNet, 68 points) on {len(train_set)} faces: {recipe.describe()}", flush=True)
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    model, result = train_cached(spec, MobileFaceNet, train_set, cfg, loss_fn=loss_fn, about=about, task=LANDMARKS,
+    points = train_set.points.flatten(1)
+
+    def build() -> MobileFaceNet:
+        model = MobileFaceNet()
+        model.start_at_shape(points.mean(0), points.std(0))
+        return model
+
+    model, result = train_cached(spec, build, train_set, cfg, loss_fn=loss_fn, about=about, task=LANDMARKS,
                                  root=cache_root)
     state = "loaded from the run cache" if result.from_cache else f"trained in {time.perf_counter() - t0:.0f} s"
     print(f"landmark regressor {result.run_dir.name}: {state}", flush=True)
