@@ -138,11 +138,12 @@ def _paper_poster(device: str) -> Recipe:
                   transform="poster", in_memory=True, resize_on_device=True)
 
 
-#: POSTER's training step on 2 CPU threads, measured in one run (2026-12-07) against ResNet-18's at 64 px: the
-#: authors' model (112 px streams, depth 8) costs 53x; a 56 px image stream 30x, at depth 4 17x, depth 2 14x. One
-#: FERPlus epoch would take 1-3 hours, so the cpu scale needs a cheaper protocol (issue 19).
-POSTER_CPU_COST = {"authors (112 px, depth 8)": 53, "56 px stream, depth 8": 30, "56 px stream, depth 4": 17,
-                   "56 px stream, depth 2": 14}
+#: POSTER's training step against ResNet-18's at 64 px, measured in one run (results/poster/table_complexity.md,
+#: one thread, 2026-12-07): the authors' model (112 px streams, depth 8) 48x; a 56 px image stream 23x, at depth 4
+#: 15x, depth 2 12x. One FERPlus epoch would take 0.6-2.5 hours on 2 cores, so the cpu scale needs a cheaper
+#: protocol (issue 19).
+POSTER_CPU_COST = {"authors (112 px, depth 8)": 48, "56 px stream, depth 8": 23, "56 px stream, depth 4": 15,
+                   "56 px stream, depth 2": 12}
 
 
 def _pretrain(scale: str, device: str) -> Recipe:
@@ -210,8 +211,8 @@ def get_recipe(family: str, scale: str, device: str = "cpu", **overrides) -> Rec
     elif scale == "cpu" and family == "poster":
         costs = ", ".join(f"{k} {v}x" for k, v in POSTER_CPU_COST.items())
         raise ValueError(f"POSTER has no cpu recipe yet: its training step costs {costs} a ResNet-18 step at 64 px "
-                         "(measured here), so one FERPlus epoch takes 1-3 hours on 2 cores; run it at the paper "
-                         "scale on a GPU, or the smoke scale to check the code path")
+                         "(results/poster/table_complexity.md), so one FERPlus epoch takes 0.6-2.5 hours on 2 "
+                         "cores; run it at the paper scale on a GPU, or the smoke scale to check the code path")
     elif scale == "paper":
         recipe = _paper_pcnn(device)
         if family == "resnet":

@@ -83,7 +83,7 @@ def test_posters_paper_recipe_is_the_authors_and_its_cpu_scale_says_why_it_has_n
         (224, 300, 200, "sam_adam", 4e-5, 0.05, "exponential", 0.98)
     assert paper.transform == "poster" and not paper.freeze_trunk and "freeze_trunk" not in paper.identity()
     assert get_recipe("poster", "smoke").train.optimizer == "sam_adam"
-    with pytest.raises(ValueError, match="53x"):
+    with pytest.raises(ValueError, match="48x"):
         get_recipe("poster", "cpu")
     frozen = get_recipe("poster", "smoke", freeze_trunk=True)
     assert frozen.identity()["freeze_trunk"] is True and "frozen" in frozen.describe()
