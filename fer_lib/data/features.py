@@ -27,33 +27,30 @@ from fer_lib.data.memory import InMemoryImages
 Encoded = Any  # a tensor [B, ...] or a (named) tuple of them
 
 
-def _stack(parts: Sequence[Encoded]) -> Encoded:
-    first = parts[0]
+def _fields(fn: Callable[..., torch.Tensor], *items: Encoded) -> Encoded:
+    """``fn`` applied to the tensors of ``items`` field by field: to the tensors themselves, or to each field of
+    (named) tuples, rebuilt as the first item's type."""
+    first = items[0]
     if isinstance(first, torch.Tensor):
-        return torch.cat(parts)
-    fields = [torch.cat([p[k] for p in parts]) for k in range(len(first))]
+        return fn(*items)
+    fields = [fn(*parts) for parts in zip(*items, strict=True)]
     return type(first)(*fields) if hasattr(first, "_fields") else type(first)(fields)
 
 
+def _stack(parts: Sequence[Encoded]) -> Encoded:
+    return _fields(lambda *tensors: torch.cat(tensors), *parts)
+
+
 def _select(encoded: Encoded, index: torch.Tensor) -> Encoded:
-    if isinstance(encoded, torch.Tensor):
-        return encoded[index]
-    fields = [t[index] for t in encoded]
-    return type(encoded)(*fields) if hasattr(encoded, "_fields") else type(encoded)(fields)
+    return _fields(lambda t: t[index], encoded)
 
 
 def _where(mask: torch.Tensor, a: Encoded, b: Encoded) -> Encoded:
-    if isinstance(a, torch.Tensor):
-        return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
-    fields = [_where(mask, x, y) for x, y in zip(a, b, strict=True)]
-    return type(a)(*fields) if hasattr(a, "_fields") else type(a)(fields)
+    return _fields(lambda x, y: torch.where(mask.view(-1, *([1] * (x.dim() - 1))), x, y), a, b)
 
 
 def _to(encoded: Encoded, device: torch.device | str, dtype: torch.dtype | None = None) -> Encoded:
-    if isinstance(encoded, torch.Tensor):
-        return encoded.to(device=device, dtype=dtype or encoded.dtype)
-    fields = [_to(t, device, dtype) for t in encoded]
-    return type(encoded)(*fields) if hasattr(encoded, "_fields") else type(encoded)(fields)
+    return _fields(lambda t: t.to(device=device, dtype=dtype or t.dtype), encoded)
 
 
 class FrozenFeatures(torch.utils.data.Dataset):

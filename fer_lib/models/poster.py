@@ -442,10 +442,11 @@ class POSTER(nn.Module):
         try:
             with torch.no_grad():
                 maps = self.ir_back(images)
-                landmarks = self.face_landback(images).features if self.fusion == "cross" else maps.new_zeros(0)
+                landmarks = (self.face_landback(images).features if self.fusion == "cross"
+                             else maps.new_zeros(len(maps), 0))
         finally:
             self.train(was_training)
-        return StreamFeatures(maps, landmarks if self.fusion == "cross" else maps.new_zeros(len(maps), 0))
+        return StreamFeatures(maps, landmarks)
 
     def stream_identity(self) -> dict[str, object]:
         """What determines :meth:`stream_features`: the image stream's side, whether there is a landmark stream, and

@@ -200,12 +200,16 @@ def train_landmark_regressor(scale: str, device: str = "cpu", data_root: str | o
                              precision=cfg.precision)
 
 
+def _dry_run_recipe(device: str) -> Recipe:
+    """A dry run's landmark recipe: the paper recipe for two optimiser steps."""
+    return dry_run_recipe(get_recipe("landmarks", "paper", device), device)[0]
+
+
 @functools.cache
 def _cached_regressor(scale: str, device: str, data_root: str | None, dry_run_root: str | None) -> LandmarkRegressor:
     if dry_run_root is None:
         return train_landmark_regressor(scale, device, data_root)
-    recipe = dry_run_recipe(get_recipe("landmarks", "paper", device), device)[0]
-    return train_landmark_regressor(scale, device, data_root, recipe=recipe, cache_root=dry_run_root)
+    return train_landmark_regressor(scale, device, data_root, recipe=_dry_run_recipe(device), cache_root=dry_run_root)
 
 
 def trained_landmark_stream(context: RunContext) -> PretrainedTrunk:
@@ -261,9 +265,7 @@ def landmark_rows(context: RunContext, table: ResultTable) -> tuple[list[Landmar
     group a cell of its mean NME (%) beside the mean-shape floor's. One seed: a bootstrap interval over the faces;
     several: the interval over seeds. A dry run trains the paper recipe for two steps into its own run cache.
     Returns the regressors and every test face's errors (column ``seed``)."""
-    recipe = None
-    if context.dry_run:
-        recipe = dry_run_recipe(get_recipe("landmarks", "paper", context.device), context.device)[0]
+    recipe = _dry_run_recipe(context.device) if context.dry_run else None
     regressors, frames = [], []
     for seed in context.seeds:
         regressor = train_landmark_regressor(context.scale, context.device, context.data_root, seed, recipe=recipe,
