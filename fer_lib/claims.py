@@ -140,7 +140,7 @@ def evaluate_claim(claim: pd.Series, results: pd.DataFrame, confidence: float = 
         out["reproduced_difference"] = mean_std(diffs)[0]
         out["n_paired"] = len(diffs)
     printed = float(claim["printed_difference"])
-    if np.isfinite(low):
+    if np.isfinite(low) and np.isfinite(printed):  # a claim whose rows the paper did not print has no margin
         tol = papers.PRINTED_TOLERANCE
         out["printed_in_ci"] = bool(low - tol <= printed <= high + tol)
     if "synthetic" in out["data_kind"]:

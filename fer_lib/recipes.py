@@ -9,6 +9,7 @@ evaluation batch, to prove the paper path anywhere. Every notebook prints the re
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from fer_lib.engine import TrainConfig
 from fer_lib.scales import check_scale, default_precision
@@ -49,6 +50,9 @@ class Recipe:
     #: With ``freeze_trunk``: compute the frozen parts' outputs once per training image and its mirror, and train the
     #: rest on them (:class:`fer_lib.data.features.FrozenFeatures`; flips are then the only augmentation).
     cache_frozen: bool = False
+    #: Model options the scale sets where the caller sets none, as ``(name, value)`` pairs: POSTER's transformer
+    #: depth at the ``cpu`` scale. They are part of the model's options, so of its run key.
+    model_options: tuple[tuple[str, Any], ...] = ()
 
     def lr_for(self, loss_weight_sum: float) -> float:
         """The learning rate a run with a loss of total weight ``loss_weight_sum`` uses."""
@@ -65,6 +69,8 @@ class Recipe:
         start = f", trunks pretrained on {self.init}" if self.init else ", random initialisation"
         start += " and frozen" if self.freeze_trunk else ""
         start += " (its outputs computed once per image and mirror)" if self.cache_frozen else ""
+        if self.model_options:
+            start += ", model " + ", ".join(f"{k}={v}" for k, v in self.model_options)
         if t.max_batches_per_epoch:
             start += f", at most {t.max_batches_per_epoch} steps per epoch"
         return (f"{self.family} @ {self.scale}: {self.image_size}px, {subset}{test}, {t.epochs} epochs, "
@@ -88,6 +94,7 @@ class Recipe:
             del out["freeze_trunk"]  # likewise
         if not self.cache_frozen:
             del out["cache_frozen"]
+        del out["model_options"]  # in the model's options, which the key holds already
         out["train"] = self.train.identity()
         return out
 
@@ -144,6 +151,24 @@ def _paper_poster(device: str) -> Recipe:
 #: protocol (issue 19).
 POSTER_CPU_COST = {"authors (112 px, depth 8)": 48, "56 px stream, depth 8": 23, "56 px stream, depth 4": 15,
                    "56 px stream, depth 2": 12}
+
+
+#: POSTER's transformer depth at the ``cpu`` scale (the paper's "large" model has 8 pyramid blocks).
+CPU_POSTER_DEPTH = 2
+
+
+def _cpu_poster(device: str) -> Recipe:
+    """POSTER on 2 cores. Its training step costs 12-48x a ResNet-18 step (:data:`POSTER_CPU_COST`), so: the image
+    stream's IR50 is fer_lib's pretrained trunk (FER2013 Training, like every family's ``init``) kept frozen, as the
+    landmark stream already is; the two frozen streams run once per training face and its mirror
+    (``cache_frozen``), and only the transformer, the SE block and the head train, at depth
+    :data:`CPU_POSTER_DEPTH` with a 56 px image stream. Adam without SAM (SAM's second pass doubles the step),
+    one-cycle, flips only (the cached streams admit no pixel augmentation). Ledger POSTER 9."""
+    return Recipe("poster", "cpu", 64,
+                  TrainConfig(epochs=4, batch_size=64, optimizer="adam", lr=3e-4, weight_decay=1e-4,
+                              scheduler="onecycle", device=device, precision=default_precision(device)),
+                  transform="flip", in_memory=True, init="auto", freeze_trunk=True, cache_frozen=True,
+                  model_options=(("depth", CPU_POSTER_DEPTH),))
 
 
 def _pretrain(scale: str, device: str) -> Recipe:
@@ -209,10 +234,7 @@ def get_recipe(family: str, scale: str, device: str = "cpu", **overrides) -> Rec
     elif scale == "paper" and family == "poster":
         recipe = _paper_poster(device)
     elif scale == "cpu" and family == "poster":
-        costs = ", ".join(f"{k} {v}x" for k, v in POSTER_CPU_COST.items())
-        raise ValueError(f"POSTER has no cpu recipe yet: its training step costs {costs} a ResNet-18 step at 64 px "
-                         "(results/poster/table_complexity.md), so one FERPlus epoch takes 0.6-2.5 hours on 2 "
-                         "cores; run it at the paper scale on a GPU, or the smoke scale to check the code path")
+        recipe = _cpu_poster(device)
     elif scale == "paper":
         recipe = _paper_pcnn(device)
         if family == "resnet":

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from fer_lib.recipes import get_recipe
+from fer_lib.recipes import CPU_POSTER_DEPTH, get_recipe
 
 
 def test_paper_recipe_is_the_papers_protocol():
@@ -76,14 +76,18 @@ def test_cmcnn_recipes_read_modality_packed_images():
     assert get_recipe("cmcnn", "smoke").transform == "cmcnn"
 
 
-def test_posters_paper_recipe_is_the_authors_and_its_cpu_scale_says_why_it_has_none():
+def test_posters_paper_recipe_is_the_authors_and_its_cpu_recipe_trains_the_transformer_on_frozen_streams():
     paper = get_recipe("poster", "paper", "cpu")
     t = paper.train
     assert (paper.image_size, t.epochs, t.batch_size, t.optimizer, t.lr, t.sam_rho, t.scheduler, t.gamma) == \
         (224, 300, 200, "sam_adam", 4e-5, 0.05, "exponential", 0.98)
     assert paper.transform == "poster" and not paper.freeze_trunk and "freeze_trunk" not in paper.identity()
+    assert not paper.model_options and "model_options" not in paper.identity()
     assert get_recipe("poster", "smoke").train.optimizer == "sam_adam"
-    with pytest.raises(ValueError, match="48x"):
-        get_recipe("poster", "cpu")
+    cpu = get_recipe("poster", "cpu")
+    assert (cpu.image_size, cpu.init, cpu.freeze_trunk, cpu.cache_frozen, cpu.transform) == (64, "auto", True, True,
+                                                                                            "flip")
+    assert dict(cpu.model_options) == {"depth": CPU_POSTER_DEPTH} and "depth=2" in cpu.describe()
+    assert cpu.train.optimizer == "adam" and cpu.in_memory
     frozen = get_recipe("poster", "smoke", freeze_trunk=True)
     assert frozen.identity()["freeze_trunk"] is True and "frozen" in frozen.describe()

@@ -11,6 +11,7 @@ Layers, bottom up (each imports only the ones above it in this list)::
     views.py     multi-view and cross-dataset protocols: view_rows, class_view_rows, transfer_rows
     comparisons.py  compare_recipes: recipe variants trained per seed, compared paired by seed
     <paper>.py   a paper's presets (pcnn.py: Tables I and II; gmslpa.py: Tables 1-4, 6, Fig. 9)
+                 poster.py: Table 1 (per-class recalls of a confusion matrix, the stratified 122-image subset)
 
 A notebook resolves its settings (:class:`fer_lib.settings.RunContext`), opens a
 :class:`fer_lib.results.ResultTable`, and calls one protocol::
@@ -24,7 +25,7 @@ A notebook resolves its settings (:class:`fer_lib.settings.RunContext`), opens a
 
 from __future__ import annotations
 
-from fer_lib.protocols import cmcnn, gmslpa, pcnn  # noqa: F401 -- registers the papers' table-row presets
+from fer_lib.protocols import cmcnn, gmslpa, pcnn, poster  # noqa: F401 -- registers the papers' table-row presets
 from fer_lib.protocols.comparisons import compare_recipes
 from fer_lib.protocols.presets import Preset, get_preset, list_presets, register_presets, select_rows
 from fer_lib.protocols.splits import (

@@ -180,6 +180,10 @@ def train_and_evaluate(
         if "freeze_trunk" not in model_options(setup.model):
             raise ValueError(f"the {recipe.family} recipe freezes the trunk, which {setup.model} has no option for")
         options["freeze_trunk"] = True
+    for name, value in recipe.model_options:
+        if name not in model_options(setup.model):
+            raise ValueError(f"the {recipe.family} recipe sets the model option {name!r}, which {setup.model} lacks")
+        options.setdefault(name, value)  # the caller's choice wins
     loss_fn = setup.build_loss()
     # The key holds every constructor option, defaults included: a changed default is another model.
     resolved = {**model_defaults(setup.model), **options}

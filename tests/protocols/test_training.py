@@ -90,11 +90,27 @@ def test_a_poster_run_starts_from_the_trained_landmark_stream_and_a_frozen_trunk
     assert spec["model_options"]["freeze_trunk"] is True and spec["recipe"]["freeze_trunk"] is True
     assert "landmark stream: mobilefacenet" in run.init and "trunk frozen" in run.init
     assert recipe.train.optimizer == "sam_adam"
-    with pytest.raises(ValueError, match="no cpu recipe yet"):
-        recipe_for("poster", RunContext.resolve("poster", "1", "cpu", "synth-inthewild", None, "cpu", [0],
-                                                tmp_path / "cpu", quiet=True))
     with pytest.raises(ValueError, match="freezes the trunk"):
         train_model(ctx, "resnet18", "synth-inthewild", announce=False, recipe_overrides={"freeze_trunk": True})
+
+
+def test_a_recipes_model_options_apply_where_the_caller_sets_none_and_enter_the_run_key(tmp_path) -> None:
+    import json
+
+    from fer_lib.protocols import train_model
+
+    ctx = RunContext.resolve("poster", "1", "smoke", "synth-inthewild", None, "cpu", [0], tmp_path / "out",
+                             quiet=True)
+    overrides = {"max_train": 8, "max_test": 4, "model_options": (("depth", 1),)}
+    _, (shallow,) = train_model(ctx, "poster", "synth-inthewild", announce=False, recipe_overrides=overrides,
+                                model_options={"fusion": "none"})
+    _, (chosen,) = train_model(ctx, "poster", "synth-inthewild", announce=False, recipe_overrides=overrides,
+                               model_options={"fusion": "none", "depth": 2})
+    assert (len(shallow.model.blocks), len(chosen.model.blocks)) == (1, 2)  # the caller's choice wins
+    assert json.loads((shallow.run_dir / "spec.json").read_text())["model_options"]["depth"] == 1
+    assert shallow.run_dir != chosen.run_dir
+    with pytest.raises(ValueError, match="lacks"):
+        train_model(ctx, "resnet18", "synth-inthewild", announce=False, recipe_overrides=overrides)
 
 
 def test_a_recipe_that_caches_frozen_outputs_computes_them_once_for_the_runs_that_share_them(tmp_path,
