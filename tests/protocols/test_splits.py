@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from fer_lib.data.fixtures import write_all
 from fer_lib.data.memory import InMemoryImages
@@ -85,3 +86,29 @@ def test_a_split_over_the_memory_limit_goes_through_the_per_image_path(
     assert not isinstance(train, InMemoryImages)
     x, _ = train[0][:2]
     assert tuple(x.shape) == (3, 224, 224)  # the recipe's per-image transform (resize, augmentation)
+
+
+def test_real_modality_images_are_computed_once_and_kept_between_processes(data_root: Path, tmp_path: Path,
+                                                                             monkeypatch) -> None:
+    """LBP / Gabor images of a real split are cached on disk: a new process (an empty split memo) reads them back,
+    identical, without computing one; synthetic data is never cached."""
+    from fer_lib.data import modalities
+
+    monkeypatch.setenv("FER_LIB_CACHE", str(tmp_path / "cache"))
+    calls = []
+    original = modalities.modality_image
+    monkeypatch.setattr(modalities, "modality_image", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
+    recipe = get_recipe("cmcnn", "smoke", in_memory=True, max_train=None)
+    monkeypatch.setattr(splits, "_SPLITS", type(splits._SPLITS)())
+    first = splits.load_split("ferplus", "train", recipe, data_root, modalities=["gray", "lbp"])
+    assert isinstance(first, InMemoryImages) and calls and set(calls) == {"gray", "lbp"}
+    (kept,) = (tmp_path / "cache" / "modalities").glob("*.pt")
+    calls.clear()
+    monkeypatch.setattr(splits, "_SPLITS", type(splits._SPLITS)())  # as in a new process
+    again = splits.load_split("ferplus", "train", recipe, data_root, modalities=["gray", "lbp"])
+    assert again is not first and calls == [] and torch.equal(again.images, first.images)
+    other = splits.load_split("ferplus", "train", recipe, data_root, modalities=["gray", "gabor"])
+    assert set(calls) == {"gray", "gabor"} and len(list(kept.parent.glob("*.pt"))) == 2
+    assert not torch.equal(other.images, first.images)
+    splits.load_split("synth-rgbd", "train", recipe, None, modalities=["gray", "lbp"])
+    assert len(list(kept.parent.glob("*.pt"))) == 2  # synthetic: not cached
