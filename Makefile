@@ -52,6 +52,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --user --name fer_lib --display-name "Python (fer_lib)" >/dev/null
 	@if [ -x scripts/install_browser.sh ]; then scripts/install_browser.sh; fi
+	@if [ -x scripts/install_slurm.sh ]; then scripts/install_slurm.sh; fi
 	@touch $(STAMP)
 	@echo "set-up done: $(VENV) ($$($(PY) -c 'import torch; print("torch", torch.__version__)'))"
 

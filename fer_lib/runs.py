@@ -37,6 +37,7 @@ from torch.utils.data import Dataset
 
 from fer_lib.engine import CHECKPOINT, CLASSIFICATION, FINAL_WEIGHTS, Task, TrainConfig, TrainResult, fit
 from fer_lib.io import atomic_write_json, runs_root
+from fer_lib.locking import claim
 
 SPEC_FILE = "spec.json"
 SUMMARY_FILE = "summary.json"
@@ -116,22 +117,37 @@ def train_cached(
     if force and run_path.exists():
         shutil.rmtree(run_path)
     model = build_model()
-    summary_path = run_path / SUMMARY_FILE
-    if summary_path.is_file() and (run_path / FINAL_WEIGHTS).is_file():
-        state = torch.load(run_path / FINAL_WEIGHTS, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-        info = json.loads(summary_path.read_text())
-        history = pd.read_csv(run_path / "metrics.csv")
-        return model.to(cfg.device), TrainResult(history, run_path, float(info["wall_seconds"]), from_cache=True)
-    run_path.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_path / SPEC_FILE, stored_spec)
-    result = fit(model, train_set, cfg, val_set=val_set, run_dir=run_path, loss_fn=loss_fn, task=task)
-    atomic_write_json(summary_path, {"spec": stored_spec, "completed": True, "wall_seconds": result.wall_seconds,
-                                     "epochs": cfg.epochs, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    # A complete run never resumes, and its checkpoint (weights + optimiser state) is two to three times
-    # model.pt: a GMS-LPA run's is 0.9 GB, so a table's grid would fill a disk with dead checkpoints.
-    (run_path / CHECKPOINT).unlink(missing_ok=True)
+    cached = _load_complete(run_path, model, cfg)
+    if cached is not None:
+        return cached
+    # One trainer per key (fer_lib.locking): a process that finds the run claimed waits, then loads what the
+    # holder trained; a claim whose holder died is taken over and the run resumes from its last checkpoint.
+    with claim(run_path):
+        cached = _load_complete(run_path, model, cfg)
+        if cached is not None:
+            return cached
+        atomic_write_json(run_path / SPEC_FILE, stored_spec)
+        result = fit(model, train_set, cfg, val_set=val_set, run_dir=run_path, loss_fn=loss_fn, task=task)
+        atomic_write_json(run_path / SUMMARY_FILE, {"spec": stored_spec, "completed": True,
+                                                    "wall_seconds": result.wall_seconds, "epochs": cfg.epochs,
+                                                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        # A complete run never resumes, and its checkpoint (weights + optimiser state) is two to three times
+        # model.pt: a GMS-LPA run's is 0.9 GB, so a table's grid would fill a disk with dead checkpoints.
+        (run_path / CHECKPOINT).unlink(missing_ok=True)
     return model, result
+
+
+def _load_complete(run_path: Path, model: nn.Module, cfg: TrainConfig) -> tuple[nn.Module, TrainResult] | None:
+    """``model`` with the weights of the complete run at ``run_path`` (its summary is written last, after the
+    final weights, so a run being written is never read), or ``None``."""
+    summary_path = run_path / SUMMARY_FILE
+    if not (summary_path.is_file() and (run_path / FINAL_WEIGHTS).is_file()):
+        return None
+    state = torch.load(run_path / FINAL_WEIGHTS, map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    info = json.loads(summary_path.read_text())
+    history = pd.read_csv(run_path / "metrics.csv")
+    return model.to(cfg.device), TrainResult(history, run_path, float(info["wall_seconds"]), from_cache=True)
 
 
 # -- reading runs back ----------------------------------------------------------------------------
