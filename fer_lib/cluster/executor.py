@@ -1,0 +1,169 @@
+"""Training a table's runs as jobs: in this process (``local``), as subprocesses on this machine
+(``submitit-local``), or on a SLURM cluster (``slurm``), all three through one interface.
+
+A :class:`RunTask` is one training of a table's grid as a job performs it: load the training split the recipe
+asks for, train (resuming from the run's last epoch checkpoint when there is one) and leave the run in the run
+cache, the join point: the notebook then loads every run from the cache exactly as after a local run. Jobs train
+under the run cache's claim (:mod:`fer_lib.locking`), so a key is never trained twice at once, whoever submits it.
+
+:func:`submit` sends tasks as one job array (submitit's ``map_array``), shows the jobs' states while they run
+(queued / running / done / failed) and returns one :class:`TaskResult` per task, a failed one with its error and
+the tail of its job's log. A job stopped by a time limit or preemption is requeued by submitit
+(:class:`TrainRun` is ``Checkpointable``) and resumes from its last epoch: the same final weights as one
+uninterrupted run (the engine's resume guarantee).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import submitit
+import torch
+
+from fer_lib.protocols.splits import load_split
+from fer_lib.protocols.training import PretrainedTrunk, TrainingJob, train_and_evaluate
+
+EXECUTORS: tuple[str, ...] = ("local", "submitit-local", "slurm")
+#: submitit's job states, grouped as the progress line shows them.
+_GROUPS = {"PENDING": "queued", "REQUEUED": "queued", "CONFIGURING": "queued", "UNKNOWN": "queued",
+           "RUNNING": "running", "COMPLETING": "running", "COMPLETED": "done", "FINISHED": "done"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutorSpec:
+    """Where a table's trainings run. ``partition``, ``gpus_per_job``, ``cpus_per_job``, ``time_min`` (a job's
+    time limit; a job stopped by it is requeued and resumes) and ``array_parallelism`` (jobs of the array running
+    at once) apply to ``slurm``; ``submitit-local`` runs the jobs as subprocesses here."""
+
+    kind: str = "local"
+    partition: str | None = None
+    gpus_per_job: int = 0
+    cpus_per_job: int = 2
+    time_min: int = 240
+    array_parallelism: int = 16
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXECUTORS:
+            raise ValueError(f"unknown executor {self.kind!r}; expected one of {', '.join(EXECUTORS)}")
+
+    @property
+    def remote(self) -> bool:
+        return self.kind != "local"
+
+    def build(self, folder: str | os.PathLike) -> submitit.Executor:
+        """The submitit executor writing its job files and logs under ``folder``."""
+        if not self.remote:
+            raise ValueError("the local executor trains in the notebook's process: nothing to submit")
+        executor = submitit.AutoExecutor(folder=folder, cluster="local" if self.kind == "submitit-local" else "slurm")
+        params = {"timeout_min": self.time_min, "cpus_per_task": self.cpus_per_job}
+        if self.gpus_per_job:
+            params["gpus_per_node"] = self.gpus_per_job
+        if self.kind == "slurm":
+            params["slurm_array_parallelism"] = self.array_parallelism
+            if self.partition:
+                params["slurm_partition"] = self.partition
+        executor.update_parameters(**params)
+        return executor
+
+
+@dataclasses.dataclass(frozen=True)
+class RunTask:
+    """One training of a grid: ``job`` with ``seed``, its data under ``data_root``, its run in ``runs_root``, from
+    ``init`` (a pretrained trunk) and with ``landmarks`` (POSTER's trained landmark stream) where the job needs
+    them."""
+
+    job: TrainingJob
+    seed: int
+    data_root: str | None
+    runs_root: str
+    init: PretrainedTrunk | None = None
+    landmarks: PretrainedTrunk | None = None
+
+    def describe(self) -> str:
+        return f"{self.job.describe()}, seed {self.seed}"
+
+
+class TrainRun(submitit.helpers.Checkpointable):
+    """A job's work: train one :class:`RunTask` into the run cache; returns the run's folder name. On a time limit
+    or preemption submitit calls :meth:`checkpoint` (Checkpointable's: the same call again), and the requeued job
+    resumes from the run's last epoch checkpoint."""
+
+    def __call__(self, task: RunTask) -> str:
+        os.environ["FER_RUNS_DIR"] = task.runs_root
+        if os.environ.get("SLURM_CPUS_PER_TASK"):  # the CPUs the job was given, not the node's
+            torch.set_num_threads(int(os.environ["SLURM_CPUS_PER_TASK"]))
+        train_set = load_split(task.job.dataset, task.job.train_split, task.job.recipe, task.data_root,
+                               seed=task.seed, **task.job.loader_options())
+        out = train_and_evaluate(task.job, train_set, {}, seed=task.seed, init=task.init, landmarks=task.landmarks)
+        state = "was in the run cache" if out.from_cache else f"trained in {out.train_seconds:.0f} s"
+        print(f"{task.describe()}: {out.run_dir.name} {state}", flush=True)
+        return out.run_dir.name
+
+
+@dataclasses.dataclass
+class TaskResult:
+    """How one task's job ended: ``done`` with its run's folder name, or ``failed`` with the error and the tail
+    of the job's log."""
+
+    task: RunTask
+    job_id: str
+    state: str
+    run: str | None = None
+    error: str = ""
+
+
+def _tail(path: Path | None, lines: int = 20) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:]) if path else ""
+    except OSError:
+        return ""
+
+
+def _group(job: submitit.Job) -> str:
+    state = job.state.upper().split()[0] if job.state else "UNKNOWN"
+    if job.done():
+        return "failed" if job.exception() is not None else "done"
+    return _GROUPS.get(state, "failed" if state in ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",
+                                                      "NODE_FAIL") else "running")
+
+
+def submit(tasks: Sequence[RunTask], spec: ExecutorSpec, folder: str | os.PathLike, poll_seconds: float = 5.0,
+           progress: bool = True) -> list[TaskResult]:
+    """Run ``tasks`` as one job array with ``spec`` (job files and logs under ``folder``) and wait for all of them,
+    printing the count of queued / running / done / failed jobs whenever it changes."""
+    if not tasks:
+        return []
+    executor = spec.build(folder)
+    jobs = executor.map_array(TrainRun(), list(tasks))
+    if progress:
+        print(f"submitted {len(jobs)} training(s) to {spec.kind} (job {jobs[0].job_id.split('_')[0]}; logs in "
+              f"{folder})", flush=True)
+    shown: dict[str, int] = {}
+    while True:
+        counts = Counter(_group(job) for job in jobs)
+        if progress and dict(counts) != shown:
+            shown = dict(counts)
+            print("  " + ", ".join(f"{counts.get(g, 0)} {g}" for g in ("queued", "running", "done", "failed")),
+                  flush=True)
+        if all(job.done() for job in jobs):
+            break
+        time.sleep(poll_seconds)
+    results = []
+    for task, job in zip(tasks, jobs, strict=True):
+        error = job.exception()
+        if error is None:
+            results.append(TaskResult(task, job.job_id, "done", run=job.result()))
+        else:
+            log = _tail(job.paths.stderr) or _tail(job.paths.stdout)
+            results.append(TaskResult(task, job.job_id, "failed", error=f"{type(error).__name__}: "
+                                      f"{str(error).strip().splitlines()[-1] if str(error).strip() else ''}"
+                                      + (f"\n--- the job's log (last lines):\n{log}" if log else "")))
+    return results
+
+
+__all__ = ["EXECUTORS", "ExecutorSpec", "RunTask", "TaskResult", "TrainRun", "submit"]

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fer_lib.cluster.executor import ExecutorSpec, RunTask, submit
+from fer_lib.cluster.local import PARTITION
+from fer_lib.protocols.splits import load_split
+from fer_lib.protocols.training import ModelSetup, TrainingJob, train_and_evaluate
+from fer_lib.recipes import get_recipe
+
+
+def _task(tmp_path, seed: int, dataset: str = "synth-inthewild") -> RunTask:
+    job = TrainingJob(ModelSetup("resnet18"), dataset, get_recipe("resnet", "smoke"), label=f"resnet18 on {dataset}")
+    return RunTask(job, seed, None, str(tmp_path / "cluster-runs"))
+
+
+def test_a_job_array_trains_the_weights_a_local_run_trains_and_reports_a_failure(slurm, tmp_path, monkeypatch,
+                                                                                 capsys, one_thread) -> None:
+    tasks = [_task(tmp_path, 0), _task(tmp_path, 1), _task(tmp_path, 0, dataset="fer2013")]
+    spec = ExecutorSpec("slurm", partition=PARTITION, cpus_per_job=1, time_min=10)  # 1 thread, as here
+    done, other_seed, failed = submit(tasks, spec, tmp_path / "jobs", poll_seconds=1)
+    assert (done.state, other_seed.state, failed.state) == ("done", "done", "failed")
+    assert "data_root" in failed.error and "job's log" in failed.error  # the loader's message and the log
+    progress = capsys.readouterr().out
+    assert "submitted 3 training(s) to slurm" in progress and "1 failed" in progress
+    # The same task trained here, into another run cache: the same run key and the same weights.
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "local-runs"))
+    for result in (done, other_seed):
+        task = result.task
+        train_set = load_split(task.job.dataset, "train", task.job.recipe, None, seed=task.seed)
+        local = train_and_evaluate(task.job, train_set, {}, seed=task.seed)
+        assert local.run_dir.name == result.run and not local.from_cache
+        remote = torch.load(tmp_path / "cluster-runs" / result.run / "model.pt", weights_only=True)
+        assert all(torch.equal(remote[k], v) for k, v in local.model.state_dict().items())
+
+
+def test_the_local_executor_has_nothing_to_submit_and_unknown_kinds_are_refused(tmp_path) -> None:
+    assert submit([], ExecutorSpec("slurm"), tmp_path) == []
+    with pytest.raises(ValueError, match="nothing to submit"):
+        ExecutorSpec().build(tmp_path)
+    with pytest.raises(ValueError, match="unknown executor"):
+        ExecutorSpec("kubernetes")
+
+
+def test_a_job_signalled_mid_run_is_requeued_and_ends_with_the_weights_of_an_uninterrupted_run(
+        slurm, tmp_path, monkeypatch, one_thread) -> None:
+    import subprocess
+    import time
+
+    from fer_lib.engine import CHECKPOINT
+
+    recipe = get_recipe("resnet", "smoke", epochs=6, max_train=192)
+    task = RunTask(TrainingJob(ModelSetup("resnet18"), "synth-inthewild", recipe), 0, None,
+                   str(tmp_path / "cluster-runs"))
+    spec = ExecutorSpec("slurm", partition=PARTITION, cpus_per_job=1, time_min=10)
+    executor = spec.build(tmp_path / "jobs")
+    from fer_lib.cluster.executor import TrainRun
+
+    job = executor.submit(TrainRun(), task)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "cluster-runs").glob(f"*/{CHECKPOINT}")):  # an epoch is behind it
+        assert time.monotonic() < deadline and not job.done(), "the job never wrote a checkpoint"
+        time.sleep(0.2)
+    # What a time limit or a preemption sends: submitit checkpoints and requeues the job.
+    subprocess.run(["scancel", "--signal=USR2", job.job_id], env=slurm.env(), check=True)
+    # SLURM holds a requeued job back for a couple of minutes (its begin time); start it now.
+    while not job.done() and "BeginTime" not in subprocess.run(
+            ["squeue", "-h", "-j", job.job_id, "-o", "%r"], env=slurm.env(), capture_output=True, text=True).stdout:
+        assert time.monotonic() < deadline, "the job was not requeued"
+        time.sleep(0.5)
+    subprocess.run(["scontrol", "update", f"JobId={job.job_id}", "StartTime=now"], env=slurm.env(), check=False)
+    run = job.result()
+    log = "\n".join(p.read_text() for p in (tmp_path / "jobs").glob("*_log.err"))
+    assert "requeu" in log.lower()
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "local-runs"))
+    train_set = load_split("synth-inthewild", "train", recipe, None, seed=0)
+    straight = train_and_evaluate(task.job, train_set, {}, seed=0)
+    assert straight.run_dir.name == run
+    resumed = torch.load(tmp_path / "cluster-runs" / run / "model.pt", weights_only=True)
+    assert all(torch.equal(resumed[k], v) for k, v in straight.model.state_dict().items())
