@@ -22,7 +22,10 @@ export FORCE
 REPRO_ARGS = $(if $(SCALE),--scale $(SCALE)) $(if $(DATASET),--dataset $(DATASET)) \
              $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) $(if $(DEVICE),--device $(DEVICE)) \
              $(if $(SEEDS),--seeds $(SEEDS)) $(if $(DRY_RUN),--dry-run) \
-             $(foreach param,$(PARAMS),--param '$(param)')
+             $(foreach param,$(PARAMS),--param '$(param)') \
+             $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(PARTITION),--partition $(PARTITION)) \
+             $(if $(GPUS_PER_JOB),--gpus-per-job $(GPUS_PER_JOB)) $(if $(CPUS_PER_JOB),--cpus-per-job $(CPUS_PER_JOB)) \
+             $(if $(TIME_MIN),--time-min $(TIME_MIN)) $(if $(ARRAY_PARALLELISM),--array-parallelism $(ARRAY_PARALLELISM))
 
 .PHONY: help setup test test-unit test-notebooks lint reproduce reproduce-all report lab bench gpu-check plan clean-runs pretrain
 
@@ -42,6 +45,8 @@ help:
 	@echo "make plan                  every table's paper-scale grid (its dry run) -> results/gpu/plan/ (for gpu-check)"
 	@echo "make pretrain [DATA_ROOT=..] [SOURCE=auto|fer2013|synth] [ARCH=resnet18|resnet50|ir50|mobilefacenet]  the cpu scale's pretrained trunk (else the first table trains it)"
 	@echo "FORCE=1                    retrain instead of loading cached runs from runs/"
+	@echo "EXECUTOR=slurm             run the table's trainings as SLURM jobs (or submitit-local); PARTITION=,"
+	@echo "                           GPUS_PER_JOB=, CPUS_PER_JOB=, TIME_MIN=, ARRAY_PARALLELISM= (README: cluster)"
 
 setup: $(STAMP)
 

@@ -14,15 +14,17 @@ CSV and Markdown and its figures land in ``results/<paper>/``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fer_lib.cluster.spec import EXECUTORS, ExecutorSpec
 from fer_lib.io import figure_sort_key, output_dir_for, repo_root
 from fer_lib.scales import SCALES
 from fer_lib.settings import resolve_scale
@@ -163,6 +165,47 @@ def run_table(
     return executed
 
 
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """``os.environ[name] = value`` for the block: the notebook's kernel, started inside it, inherits it."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def run_grid(paper: str, table: str, executor: ExecutorSpec, **kwargs: Any) -> Path:
+    """:func:`run_table` with the table's trainings run as jobs by ``executor`` (``submitit-local`` or ``slurm``).
+
+    Three steps (:mod:`fer_lib.protocols.grid`): the notebook runs once to find every training its cells need that
+    the run cache lacks (nothing is trained; its output goes to a scratch folder under ``runs/grid/``); those
+    trainings are submitted as one job array and waited for, showing the jobs' states; the notebook then runs as
+    usual and builds the table from the run cache, exactly as a local run would. A failed job's error and log
+    tail are printed, and the notebook stops at the first cell that needs its run.
+    """
+    from fer_lib.cluster.executor import submit
+    from fer_lib.io import runs_root
+    from fer_lib.protocols import grid
+
+    folder = runs_root() / "grid" / f"{paper}-{table}-{time.strftime('%Y%m%d-%H%M%S')}"
+    print(f"grid of {paper} table {table} on {executor.kind}: finding the trainings the run cache lacks", flush=True)
+    with _environment(grid.COLLECT_ENV, str(folder)):
+        run_table(paper, table, **{**kwargs, "output_dir": folder / "first-pass", "dry_run": False})
+    tasks = grid.tasks(folder)
+    print(f"{len(tasks)} training(s) to run as jobs", flush=True)
+    results = submit(list(tasks.values()), executor, folder / "jobs")
+    failures = {run: r.error for run, r in zip(tasks, results, strict=True) if r.state == "failed"}
+    for run, error in failures.items():
+        print(f"FAILED job for {run}:\n{error}", file=sys.stderr, flush=True)
+    with _environment(grid.FAILED_ENV, str(grid.write_failures(folder, failures))):
+        return run_table(paper, table, **kwargs)
+
+
 class _StdoutHandler(logging.StreamHandler):
     """A handler that writes to whatever ``sys.stdout`` is now (a test's capture, a make log)."""
 
@@ -213,6 +256,15 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--dry-run", action="store_true",
                        help="the paper recipes for 2 optimiser steps per run and 1 evaluation batch, into "
                             "runs/dry-run/<paper> (never results/)")
+        if name == "run":
+            p.add_argument("--executor", choices=EXECUTORS, default="local",
+                           help="where the table's trainings run: in the notebook (local), as subprocesses here "
+                                "(submitit-local) or as SLURM jobs (slurm), one job per training")
+            p.add_argument("--partition", default=None, help="SLURM partition")
+            p.add_argument("--gpus-per-job", type=int, default=0)
+            p.add_argument("--cpus-per-job", type=int, default=2)
+            p.add_argument("--time-min", type=int, default=240, help="a job's time limit; it resumes when requeued")
+            p.add_argument("--array-parallelism", type=int, default=16, help="jobs of the array running at once")
     sub.add_parser("report", help="rebuild results/REPORT.md and results/claims.csv (a verdict per claim)")
     pre = sub.add_parser("pretrain", help="train (or load) the cpu scale's pretrained trunk now")
     pre.add_argument("--source", default="auto", help="auto (FER2013 when the data root has it, else SynthFER), "
@@ -256,7 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     common = dict(scale=args.scale, dataset=args.dataset, data_root=args.data_root, device=args.device,
                   seeds=seeds, timeout=args.timeout, output_dir=args.output_dir, dry_run=args.dry_run)
-    if args.command == "run":
+    if args.command == "run" and args.executor != "local":
+        if args.dry_run:
+            parser.error("--dry-run proves the paper path in this process: use it with --executor local")
+        spec = ExecutorSpec(args.executor, args.partition, args.gpus_per_job, args.cpus_per_job, args.time_min,
+                            args.array_parallelism)
+        run_grid(args.paper, args.table, spec, **common, extra_params=parse_params(args.param))
+    elif args.command == "run":
         run_table(args.paper, args.table, **common, extra_params=parse_params(args.param))
     else:
         failures = []

@@ -137,11 +137,16 @@ def train_cached(
     return model, result
 
 
+def is_complete(run_path: Path) -> bool:
+    """Whether ``run_path`` holds a finished run (its summary is written last, after the final weights)."""
+    return (run_path / SUMMARY_FILE).is_file() and (run_path / FINAL_WEIGHTS).is_file()
+
+
 def _load_complete(run_path: Path, model: nn.Module, cfg: TrainConfig) -> tuple[nn.Module, TrainResult] | None:
     """``model`` with the weights of the complete run at ``run_path`` (its summary is written last, after the
     final weights, so a run being written is never read), or ``None``."""
     summary_path = run_path / SUMMARY_FILE
-    if not (summary_path.is_file() and (run_path / FINAL_WEIGHTS).is_file()):
+    if not is_complete(run_path):
         return None
     state = torch.load(run_path / FINAL_WEIGHTS, map_location="cpu", weights_only=True)
     model.load_state_dict(state)

@@ -25,67 +25,13 @@ from pathlib import Path
 import submitit
 import torch
 
+from fer_lib.cluster.spec import EXECUTORS, ExecutorSpec
 from fer_lib.protocols.splits import load_split
-from fer_lib.protocols.training import PretrainedTrunk, TrainingJob, train_and_evaluate
+from fer_lib.protocols.training import RunTask, train_and_evaluate
 
-EXECUTORS: tuple[str, ...] = ("local", "submitit-local", "slurm")
 #: submitit's job states, grouped as the progress line shows them.
 _GROUPS = {"PENDING": "queued", "REQUEUED": "queued", "CONFIGURING": "queued", "UNKNOWN": "queued",
            "RUNNING": "running", "COMPLETING": "running", "COMPLETED": "done", "FINISHED": "done"}
-
-
-@dataclasses.dataclass(frozen=True)
-class ExecutorSpec:
-    """Where a table's trainings run. ``partition``, ``gpus_per_job``, ``cpus_per_job``, ``time_min`` (a job's
-    time limit; a job stopped by it is requeued and resumes) and ``array_parallelism`` (jobs of the array running
-    at once) apply to ``slurm``; ``submitit-local`` runs the jobs as subprocesses here."""
-
-    kind: str = "local"
-    partition: str | None = None
-    gpus_per_job: int = 0
-    cpus_per_job: int = 2
-    time_min: int = 240
-    array_parallelism: int = 16
-
-    def __post_init__(self) -> None:
-        if self.kind not in EXECUTORS:
-            raise ValueError(f"unknown executor {self.kind!r}; expected one of {', '.join(EXECUTORS)}")
-
-    @property
-    def remote(self) -> bool:
-        return self.kind != "local"
-
-    def build(self, folder: str | os.PathLike) -> submitit.Executor:
-        """The submitit executor writing its job files and logs under ``folder``."""
-        if not self.remote:
-            raise ValueError("the local executor trains in the notebook's process: nothing to submit")
-        executor = submitit.AutoExecutor(folder=folder, cluster="local" if self.kind == "submitit-local" else "slurm")
-        params = {"timeout_min": self.time_min, "cpus_per_task": self.cpus_per_job}
-        if self.gpus_per_job:
-            params["gpus_per_node"] = self.gpus_per_job
-        if self.kind == "slurm":
-            params["slurm_array_parallelism"] = self.array_parallelism
-            if self.partition:
-                params["slurm_partition"] = self.partition
-        executor.update_parameters(**params)
-        return executor
-
-
-@dataclasses.dataclass(frozen=True)
-class RunTask:
-    """One training of a grid: ``job`` with ``seed``, its data under ``data_root``, its run in ``runs_root``, from
-    ``init`` (a pretrained trunk) and with ``landmarks`` (POSTER's trained landmark stream) where the job needs
-    them."""
-
-    job: TrainingJob
-    seed: int
-    data_root: str | None
-    runs_root: str
-    init: PretrainedTrunk | None = None
-    landmarks: PretrainedTrunk | None = None
-
-    def describe(self) -> str:
-        return f"{self.job.describe()}, seed {self.seed}"
 
 
 class TrainRun(submitit.helpers.Checkpointable):

@@ -28,12 +28,13 @@ from fer_lib.data import FERDataset
 from fer_lib.data.features import FrozenFeatures
 from fer_lib.data.memory import InMemoryImages
 from fer_lib.engine import evaluate
-from fer_lib.io import atomic_write_text
+from fer_lib.io import atomic_write_text, runs_root
 from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
 from fer_lib.models import check_model, create_model, model_defaults, model_family, model_options
+from fer_lib.protocols import grid
 from fer_lib.protocols.splits import load_split
 from fer_lib.recipes import Recipe, dry_run_recipe, get_recipe
-from fer_lib.runs import run_key, train_cached
+from fer_lib.runs import is_complete, run_dir_for, run_key, train_cached
 from fer_lib.settings import RunContext
 
 #: A model option value meaning "the landmark regressor fer_lib trains" (POSTER's ``landmark_weights``).
@@ -152,25 +153,41 @@ class RunOutcome:
     precision: str = "fp32"
 
 
-def train_and_evaluate(
-    job: TrainingJob,
-    train_set: FERDataset,
-    test_sets: Mapping[str, FERDataset],
-    seed: int = 0,
-    init: PretrainedTrunk | None = None,
-    cache_root: Path | None = None,
-    landmarks: PretrainedTrunk | None = None,
-) -> RunOutcome:
-    """Train ``job`` with ``seed`` on ``train_set`` (or load the cached run with the same specification)
-    and evaluate it on every test set.
+@dataclasses.dataclass(frozen=True)
+class RunTask:
+    """One training of a table's grid as a job performs it (:mod:`fer_lib.cluster.executor`): ``job`` with
+    ``seed``, its data under ``data_root``, its run in ``runs_root``, from ``init`` (a pretrained trunk) and with
+    ``landmarks`` (POSTER's trained landmark stream) where the job needs them."""
 
-    The run-cache key covers the model and its options, the dataset, its loader options, its size and
-    classes, the recipe, the loss (:func:`fer_lib.losses.loss_identity`), the seed and, with ``init`` (a
-    :class:`fer_lib.protocols.pretrain.PretrainedTrunk`), the pretraining run the trunks start from.
-    ``cache_root``: another run cache than ``runs/`` (a dry run's scratch folder). ``landmarks``: the landmark
-    regressor fer_lib trained (:mod:`fer_lib.protocols.landmarks`) for a model whose ``landmark_weights`` option
-    says ``"trained"`` (POSTER's frozen landmark stream); the key names its run.
-    """
+    job: TrainingJob
+    seed: int
+    data_root: str | None
+    runs_root: str
+    init: PretrainedTrunk | None = None
+    landmarks: PretrainedTrunk | None = None
+
+    def describe(self) -> str:
+        return f"{self.job.describe()}, seed {self.seed}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """What :func:`train_and_evaluate` derives from a job before training: the model's options as built and as
+    keyed, the run's spec, the engine configuration and the loss."""
+
+    options: dict[str, Any]
+    build_options: dict[str, Any]
+    spec: dict[str, Any]
+    about: dict[str, Any]
+    cfg: Any
+    loss_fn: nn.Module
+
+    def run_dir(self, root: Path | None = None) -> Path:
+        return run_dir_for({**self.spec, "train": self.cfg.identity()}, root)
+
+
+def _prepare(job: TrainingJob, train_set: FERDataset, seed: int, init: PretrainedTrunk | None,
+             landmarks: PretrainedTrunk | None) -> _Prepared:
     recipe, setup = job.recipe, job.setup
     options = dict(setup.options)
     num_classes = len(train_set.classes)
@@ -204,19 +221,53 @@ def train_and_evaluate(
     }
     about = {"scale": recipe.scale, "recipe_family": recipe.family, "max_test": recipe.max_test}
     cfg = dataclasses.replace(recipe.train, seed=seed, lr=recipe.lr_for(loss_weight_sum(loss_fn)))
+    return _Prepared(options, build_options, spec, about, cfg, loss_fn)
+
+
+def cached_run(job: TrainingJob, train_set: FERDataset, seed: int = 0, init: PretrainedTrunk | None = None,
+               landmarks: PretrainedTrunk | None = None) -> tuple[str, bool]:
+    """``(run folder name, whether the run cache holds it complete)`` for what :func:`train_and_evaluate` would
+    train, without training."""
+    run_dir = _prepare(job, train_set, seed, init, landmarks).run_dir()
+    return run_dir.name, is_complete(run_dir)
+
+
+def train_and_evaluate(
+    job: TrainingJob,
+    train_set: FERDataset,
+    test_sets: Mapping[str, FERDataset],
+    seed: int = 0,
+    init: PretrainedTrunk | None = None,
+    cache_root: Path | None = None,
+    landmarks: PretrainedTrunk | None = None,
+) -> RunOutcome:
+    """Train ``job`` with ``seed`` on ``train_set`` (or load the cached run with the same specification)
+    and evaluate it on every test set.
+
+    The run-cache key covers the model and its options, the dataset, its loader options, its size and
+    classes, the recipe, the loss (:func:`fer_lib.losses.loss_identity`), the seed and, with ``init`` (a
+    :class:`fer_lib.protocols.pretrain.PretrainedTrunk`), the pretraining run the trunks start from.
+    ``cache_root``: another run cache than ``runs/`` (a dry run's scratch folder). ``landmarks``: the landmark
+    regressor fer_lib trained (:mod:`fer_lib.protocols.landmarks`) for a model whose ``landmark_weights`` option
+    says ``"trained"`` (POSTER's frozen landmark stream); the key names its run.
+    """
+    recipe, setup = job.recipe, job.setup
+    prepared = _prepare(job, train_set, seed, init, landmarks)
+    options, cfg = prepared.options, prepared.cfg
+    num_classes = len(train_set.classes)
     t0 = time.perf_counter()
     torch.manual_seed(seed)
 
     def build() -> nn.Module:
-        return create_model(setup.model, num_classes=num_classes, **build_options)
+        return create_model(setup.model, num_classes=num_classes, **prepared.build_options)
 
     fit_set: Any = train_set
     built: nn.Module | None = None
     if recipe.cache_frozen:
         built = build()  # the frozen parts' outputs come from this model, trained below
-        fit_set = _frozen_features(built, train_set, job, resolved, cfg.device)
-    model, result = train_cached(spec, build if built is None else (lambda: built), fit_set, cfg, loss_fn=loss_fn,
-                                 about=about, root=cache_root)
+        fit_set = _frozen_features(built, train_set, job, prepared.spec["model_options"], cfg.device)
+    model, result = train_cached(prepared.spec, build if built is None else (lambda: built), fit_set, cfg,
+                                 loss_fn=prepared.loss_fn, about=prepared.about, root=cache_root)
     metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
                for name, ds in test_sets.items()}
     user_weights = options.get("pretrained_path")
@@ -296,6 +347,19 @@ def record_plan(context: RunContext, job: TrainingJob, train_set: FERDataset, te
     atomic_write_text(path, pd.DataFrame(rows, columns=list(PLAN_COLUMNS)).to_csv(index=False))
 
 
+def _stand_in(job: TrainingJob, train_set: FERDataset, test_sets: Mapping[str, FERDataset], seed: int,
+              init: PretrainedTrunk | None, landmarks: PretrainedTrunk | None, folder: Path) -> RunOutcome:
+    """A grid's first pass: the job's model after one optimiser step on one batch, tested on one batch, in the
+    pass's own folder: the notebook runs on to find every training, and nothing of it is kept as a result."""
+    batch = job.recipe.train.batch_size
+    cut = dataclasses.replace(job, recipe=dataclasses.replace(job.recipe, train=dataclasses.replace(
+        job.recipe.train, epochs=1, max_batches_per_epoch=1, progress=False)))
+    first = train_set.subset(range(min(len(train_set), batch)))
+    tests = {k: t.subset(range(min(len(t), batch))) for k, t in test_sets.items()}
+    return train_and_evaluate(cut, first, tests, seed=seed, init=init, landmarks=landmarks,
+                              cache_root=folder / "stand-in-runs")
+
+
 def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FERDataset],
               init: PretrainedTrunk | None = None, landmarks: PretrainedTrunk | None = None) -> list[RunOutcome]:
     """Train and evaluate ``job`` for every seed of ``context``; one printed line and outcome per seed.
@@ -304,6 +368,7 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
     the test sets are the caller's, the same for every seed.
     """
     outcomes = []
+    collect = grid.collecting() if not context.dry_run else None
     for seed in context.seeds:
         train_set = load_split(job.dataset, job.train_split, job.recipe, context.data_root, seed=seed,
                                **job.loader_options())
@@ -311,6 +376,16 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
         cache_root = context.output_dir / "runs" if context.dry_run else None
         if context.dry_run:
             record_plan(context, job, train_set, test_sets, seed)
+        run, complete = cached_run(job, train_set, seed, init, landmarks) if not context.dry_run else ("", True)
+        if not complete and (error := grid.failure(run)):
+            raise RuntimeError(f"{job.describe()}, seed {seed}: the job that should have trained {run} failed, "
+                               f"so this table cannot be built from the run cache:\n{error}")
+        if not complete and collect is not None:
+            grid.record(collect, run, RunTask(job, seed, str(context.data_root) if context.data_root else None,
+                                              str(runs_root()), init, landmarks))
+            outcomes.append(_stand_in(job, train_set, test_sets, seed, init, landmarks, collect))
+            print(f"{job.describe()}, seed {seed}: {run} collected for the grid's jobs", flush=True)
+            continue
         out = train_and_evaluate(job, train_set, test_sets, seed=seed, init=init, cache_root=cache_root,
                                  landmarks=landmarks)
         scores = ", ".join(f"{key} {m['accuracy']:.2f}% of {len(m['targets'])}" for key, m in out.metrics.items())
@@ -326,6 +401,8 @@ __all__ = [
     "ModelSetup",
     "PretrainedTrunk",
     "RunOutcome",
+    "RunTask",
+    "cached_run",
     "TrainingJob",
     "default_loss",
     "plan_path",

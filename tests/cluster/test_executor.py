@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fer_lib.cluster.executor import ExecutorSpec, RunTask, submit
+from fer_lib.cluster.executor import ExecutorSpec, submit
 from fer_lib.cluster.local import PARTITION
 from fer_lib.protocols.splits import load_split
-from fer_lib.protocols.training import ModelSetup, TrainingJob, train_and_evaluate
+from fer_lib.protocols.training import ModelSetup, RunTask, TrainingJob, train_and_evaluate
 from fer_lib.recipes import get_recipe
 
 
