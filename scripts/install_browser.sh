@@ -12,21 +12,9 @@ if command -v chromium >/dev/null 2>&1; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install_browser: no apt-get on this system; install Chromium yourself to run the browser tests (they skip otherwise)"
-    exit 0
-fi
+. "$(dirname "$0")/apt_access.sh"
+apt_access install_browser "run 'sudo apt-get install -y chromium' to enable the browser tests (they skip otherwise)" || exit 0
 
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-else
-    echo "install_browser: not root and no password-less sudo; run 'sudo apt-get install -y chromium' to enable the browser tests"
-    exit 0
-fi
-
-export DEBIAN_FRONTEND=noninteractive
 # The package lists may be missing in a fresh container; refresh them only when chromium is unknown.
 if ! apt-cache show chromium >/dev/null 2>&1; then
     $SUDO apt-get update -q || { echo "install_browser: apt-get update failed; browser tests will skip"; exit 0; }

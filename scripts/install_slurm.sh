@@ -13,20 +13,9 @@ if have slurmctld && have slurmd && have munged; then
     echo "install_slurm: slurm and munge already installed"
     exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install_slurm: no apt-get on this system; install slurm-wlm and munge yourself to run the cluster tests"
-    exit 0
-fi
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-else
-    echo "install_slurm: not root and no password-less sudo; run 'sudo apt-get install -y slurm-wlm munge'"
-    exit 0
-fi
+. "$(dirname "$0")/apt_access.sh"
+apt_access install_slurm "run 'sudo apt-get install -y slurm-wlm munge' to run the cluster tests (they skip otherwise)" || exit 0
 
-export DEBIAN_FRONTEND=noninteractive
 if ! apt-cache show slurm-wlm >/dev/null 2>&1; then
     $SUDO apt-get update -q || { echo "install_slurm: apt-get update failed; the cluster tests will skip"; exit 0; }
 fi
