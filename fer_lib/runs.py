@@ -122,7 +122,7 @@ def train_cached(
         return cached
     # One trainer per key (fer_lib.locking): a process that finds the run claimed waits, then loads what the
     # holder trained; a claim whose holder died is taken over and the run resumes from its last checkpoint.
-    with claim(run_path):
+    with claim(run_path) as trainer:
         cached = _load_complete(run_path, model, cfg)
         if cached is not None:
             return cached
@@ -130,7 +130,8 @@ def train_cached(
         result = fit(model, train_set, cfg, val_set=val_set, run_dir=run_path, loss_fn=loss_fn, task=task)
         atomic_write_json(run_path / SUMMARY_FILE, {"spec": stored_spec, "completed": True,
                                                     "wall_seconds": result.wall_seconds, "epochs": cfg.epochs,
-                                                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                                                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                                    "trained_by": trainer})  # host, process, SLURM job
         # A complete run never resumes, and its checkpoint (weights + optimiser state) is two to three times
         # model.pt: a GMS-LPA run's is 0.9 GB, so a table's grid would fill a disk with dead checkpoints.
         (run_path / CHECKPOINT).unlink(missing_ok=True)

@@ -36,6 +36,8 @@ def test_two_processes_on_one_key_train_it_once_and_share_the_weights(tmp_path) 
     assert all(torch.equal(first["state"][k], second["state"][k]) for k in first["state"])
     (run,) = (tmp_path / "runs").iterdir()
     assert not (run / locking.CLAIM_FILE).exists()  # released
+    trained_by = json.loads((run / "summary.json").read_text())["trained_by"]
+    assert trained_by["host"] == locking.holder()["host"] and trained_by["pid"] != os.getpid()
 
 
 def test_a_waiter_waits_for_a_live_holder_then_proceeds(tmp_path) -> None:
