@@ -188,9 +188,9 @@ def run_grid(paper: str, table: str, executor: ExecutorSpec, **kwargs: Any) -> P
     usual and builds the table from the run cache, exactly as a local run would. A failed job's error and log
     tail are printed, and the notebook stops at the first cell that needs its run.
     """
-    from fer_lib.cluster.executor import submit
     from fer_lib.io import runs_root
     from fer_lib.protocols import grid
+    from fer_lib.protocols.jobs import submit
 
     folder = runs_root() / "grid" / f"{paper}-{table}-{time.strftime('%Y%m%d-%H%M%S')}"
     print(f"grid of {paper} table {table} on {executor.kind}: finding the trainings the run cache lacks", flush=True)

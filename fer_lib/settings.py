@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from fer_lib import papers
+from fer_lib.cluster.spec import ExecutorSpec
 from fer_lib.io import output_dir_for
 from fer_lib.scales import check_scale, default_device, default_scale
 
@@ -94,6 +95,8 @@ class RunContext:
     #: The ``paper`` recipes cut to two optimiser steps and one evaluation batch per run
     #: (:func:`fer_lib.recipes.dry_run_recipe`), written to a scratch folder with its own run cache.
     dry_run: bool = False
+    #: Where the table's trainings run (:class:`fer_lib.cluster.spec.ExecutorSpec`): ``None`` in this process.
+    executor: ExecutorSpec | None = None
 
     @classmethod
     def resolve(
@@ -111,6 +114,8 @@ class RunContext:
         reads_data: bool = True,
         quiet: bool = False,
         dry_run: bool = False,
+        executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> RunContext:
         """Resolve a notebook's parameters.
 
@@ -121,6 +126,9 @@ class RunContext:
         ``"random input"``) and its cells are of data kind ``none``. Prints the context unless ``quiet``.
         ``dry_run``: the ``paper`` scale's recipes for two optimiser steps per run and one evaluation batch,
         into ``runs/dry-run/<paper>`` (never ``results/``); a dry run of another scale is an error.
+        ``executor``: ``"local"`` (``None``: train here), ``"submitit-local"`` or ``"slurm"``: each training the run
+        cache lacks runs as a job, with ``executor_options`` (``partition``, ``gpus_per_job``, ``cpus_per_job``,
+        ``time_min``, ``array_parallelism``; :class:`fer_lib.cluster.spec.ExecutorSpec`).
         """
         if paper not in papers.PAPERS:
             raise ValueError(f"unknown paper {paper!r}; expected one of {', '.join(papers.PAPERS)}")
@@ -139,17 +147,26 @@ class RunContext:
         context = cls(paper=paper, table=str(table).lower(), scale=scale, dataset=dataset, data_root=root,
                       device=device or default_device(), seeds=seeds,
                       output_dir=Path(output_dir) if output_dir else output_dir_for(paper, scale, dry_run),
-                      data_kind=data_kind, dry_run=bool(dry_run))
+                      data_kind=data_kind, dry_run=bool(dry_run),
+                      executor=_executor(executor, executor_options, dry_run))
         if not quiet:
             print(context.banner())
         return context
 
     def banner(self) -> str:
+        where = f" | trainings as {self.executor.kind} jobs" if self.executor else ""
         warn = "  (SYNTHETIC data: numbers are not comparable to the paper's)" if self.data_kind == "synthetic" else ""
         dry = "DRY RUN (2 optimiser steps per run, 1 evaluation batch) | " if self.dry_run else ""
         return (f"{dry}{self.paper} table {self.table.upper()} | scale={self.scale} | dataset={self.dataset} "
                 f"[{self.data_kind}]{warn} | device={self.device} | seeds={list(self.seeds)} | "
-                f"output -> {self.output_dir}")
+                f"output -> {self.output_dir}{where}")
+
+
+def _executor(kind: str | None, options: Mapping[str, Any] | None, dry_run: bool) -> ExecutorSpec | None:
+    spec = ExecutorSpec(kind or "local", **dict(options or {}))
+    if spec.remote and dry_run:
+        raise ValueError("a dry run proves the paper path in this process: run it with executor='local'")
+    return spec if spec.remote else None
 
 
 __all__ = ["DATASET_DIRS", "RunContext", "data_kind_of", "dataset_root", "resolve_dataset", "resolve_scale"]

@@ -21,6 +21,7 @@ Unknown model or preset names raise before anything trains: a typo never silentl
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,13 +29,26 @@ import numpy as np
 import pandas as pd
 
 from fer_lib.data import FERDataset
+from fer_lib.io import runs_root
 from fer_lib.metrics import accuracy, bootstrap_ci, majority_floor
 from fer_lib.models import check_model, model_defaults, model_family, model_options
+from fer_lib.protocols import grid
+from fer_lib.protocols.jobs import submit
 from fer_lib.protocols.landmarks import trained_landmark_stream
 from fer_lib.protocols.presets import Preset, get_preset
 from fer_lib.protocols.pretrain import pretrained_trunk, resolve_source
 from fer_lib.protocols.splits import load_split, subset_source
-from fer_lib.protocols.training import TRAINED_LANDMARKS, ModelSetup, RunOutcome, TrainingJob, recipe_for, run_seeds
+from fer_lib.protocols.training import (
+    TRAINED_LANDMARKS,
+    ModelSetup,
+    PretrainedTrunk,
+    RunOutcome,
+    RunTask,
+    TrainingJob,
+    cached_run,
+    recipe_for,
+    run_seeds,
+)
 from fer_lib.recipes import Recipe
 from fer_lib.results import ResultTable
 from fer_lib.settings import RunContext
@@ -90,7 +104,28 @@ def _run(context: RunContext, job: TrainingJob, tests: Mapping[str, FERDataset],
     landmarks = None
     if job.setup.options.get("landmark_weights") == TRAINED_LANDMARKS:
         landmarks = trained_landmark_stream(context)
+    if context.executor is not None and grid.collecting() is None and not context.dry_run:
+        _train_as_jobs(context, job, init, landmarks)
     return run_seeds(context, job, tests, init, landmarks)
+
+
+def _train_as_jobs(context: RunContext, job: TrainingJob, init: PretrainedTrunk | None,
+                   landmarks: PretrainedTrunk | None) -> None:
+    """The seeds of ``job`` the run cache lacks, trained as one job array by the context's executor (a notebook's
+    ``executor`` parameter); a failed job stops the table with its error. ``make reproduce EXECUTOR=...`` instead
+    collects the whole table's trainings first (:func:`fer_lib.reproduce.run_grid`)."""
+    tasks = []
+    for seed in context.seeds:
+        train_set = load_split(job.dataset, job.train_split, job.recipe, context.data_root, seed=seed,
+                               **job.loader_options())
+        run, complete = cached_run(job, train_set, seed, init, landmarks)
+        if not complete:
+            tasks.append(RunTask(job, seed, str(context.data_root) if context.data_root else None, str(runs_root()),
+                                 init, landmarks))
+    folder = runs_root() / "grid" / f"{context.paper}-{context.table}-{time.strftime('%Y%m%d-%H%M%S')}"
+    failed = [r for r in submit(tasks, context.executor, folder / "jobs") if r.state == "failed"]
+    if failed:
+        raise RuntimeError("\n".join(f"{r.task.describe()}: its job failed:\n{r.error}" for r in failed))
 
 
 def _test_sets(context: RunContext, job: TrainingJob, test_split: str = "test",

@@ -155,7 +155,7 @@ class RunOutcome:
 
 @dataclasses.dataclass(frozen=True)
 class RunTask:
-    """One training of a table's grid as a job performs it (:mod:`fer_lib.cluster.executor`): ``job`` with
+    """One training of a table's grid as a job performs it (:mod:`fer_lib.protocols.jobs`): ``job`` with
     ``seed``, its data under ``data_root``, its run in ``runs_root``, from ``init`` (a pretrained trunk) and with
     ``landmarks`` (POSTER's trained landmark stream) where the job needs them."""
 

@@ -1,10 +1,11 @@
-"""Training a table's runs as jobs: in this process (``local``), as subprocesses on this machine
-(``submitit-local``), or on a SLURM cluster (``slurm``), all three through one interface.
+"""Training a table's runs as jobs: subprocesses on this machine (``submitit-local``) or a SLURM cluster
+(``slurm``), through submitit (:class:`fer_lib.cluster.spec.ExecutorSpec`).
 
-A :class:`RunTask` is one training of a table's grid as a job performs it: load the training split the recipe
-asks for, train (resuming from the run's last epoch checkpoint when there is one) and leave the run in the run
-cache, the join point: the notebook then loads every run from the cache exactly as after a local run. Jobs train
-under the run cache's claim (:mod:`fer_lib.locking`), so a key is never trained twice at once, whoever submits it.
+A :class:`~fer_lib.protocols.training.RunTask` is one training of a table's grid as a job performs it: load the
+training split the recipe asks for, train (resuming from the run's last epoch checkpoint when there is one) and
+leave the run in the run cache, the join point: the notebook then loads every run from the cache exactly as after
+a local run. Jobs train under the run cache's claim (:mod:`fer_lib.locking`), so a key is never trained twice at
+once, whoever submits it.
 
 :func:`submit` sends tasks as one job array (submitit's ``map_array``), shows the jobs' states while they run
 (queued / running / done / failed) and returns one :class:`TaskResult` per task, a failed one with its error and
@@ -25,7 +26,7 @@ from pathlib import Path
 import submitit
 import torch
 
-from fer_lib.cluster.spec import EXECUTORS, ExecutorSpec
+from fer_lib.cluster.spec import ExecutorSpec
 from fer_lib.protocols.splits import load_split
 from fer_lib.protocols.training import RunTask, train_and_evaluate
 
@@ -112,4 +113,4 @@ def submit(tasks: Sequence[RunTask], spec: ExecutorSpec, folder: str | os.PathLi
     return results
 
 
-__all__ = ["EXECUTORS", "ExecutorSpec", "RunTask", "TaskResult", "TrainRun", "submit"]
+__all__ = ["TaskResult", "TrainRun", "submit"]

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fer_lib.cluster.executor import ExecutorSpec, submit
 from fer_lib.cluster.local import PARTITION
+from fer_lib.cluster.spec import ExecutorSpec
+from fer_lib.protocols.jobs import submit
 from fer_lib.protocols.splits import load_split
 from fer_lib.protocols.training import ModelSetup, RunTask, TrainingJob, train_and_evaluate
 from fer_lib.recipes import get_recipe
@@ -55,7 +56,7 @@ def test_a_job_signalled_mid_run_is_requeued_and_ends_with_the_weights_of_an_uni
                    str(tmp_path / "cluster-runs"))
     spec = ExecutorSpec("slurm", partition=PARTITION, cpus_per_job=1, time_min=10)
     executor = spec.build(tmp_path / "jobs")
-    from fer_lib.cluster.executor import TrainRun
+    from fer_lib.protocols.jobs import TrainRun
 
     job = executor.submit(TrainRun(), task)
     deadline = time.monotonic() + 300
@@ -79,3 +80,23 @@ def test_a_job_signalled_mid_run_is_requeued_and_ends_with_the_weights_of_an_uni
     assert straight.run_dir.name == run
     resumed = torch.load(tmp_path / "cluster-runs" / run / "model.pt", weights_only=True)
     assert all(torch.equal(resumed[k], v) for k, v in straight.model.state_dict().items())
+
+
+def test_a_notebooks_executor_parameter_trains_the_missing_seeds_as_jobs(tmp_path, monkeypatch) -> None:
+    import json
+    import os
+
+    from fer_lib.protocols import train_model
+    from fer_lib.settings import RunContext
+
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
+    ctx = RunContext.resolve("pcnn", "v", "smoke", "synth-inthewild", None, "cpu", [0, 1], tmp_path / "out",
+                             quiet=True, executor="submitit-local", executor_options={"cpus_per_job": 1})
+    assert ctx.executor == ExecutorSpec("submitit-local", cpus_per_job=1)
+    _, outcomes = train_model(ctx, "resnet18", "synth-inthewild", announce=False)
+    assert [o.from_cache for o in outcomes] == [True, True]  # the jobs trained them; the notebook loaded them
+    for o in outcomes:
+        assert json.loads((o.run_dir / "summary.json").read_text())["trained_by"]["pid"] != os.getpid()
+    with pytest.raises(ValueError, match="dry run"):
+        RunContext.resolve("pcnn", "v", dry_run=True, quiet=True, executor="slurm")
+    assert RunContext.resolve("pcnn", "v", "smoke", quiet=True, executor="local").executor is None
