@@ -186,7 +186,7 @@ def run_grid(paper: str, table: str, executor: ExecutorSpec, **kwargs: Any) -> P
     the run cache lacks (nothing is trained; its output goes to a scratch folder under ``runs/grid/``); those
     trainings are submitted as one job array and waited for, showing the jobs' states; the notebook then runs as
     usual and builds the table from the run cache, exactly as a local run would. A failed job's error and log
-    tail are printed, and the notebook stops at the first cell that needs its run.
+    tail are printed, and the cells that needed its run are written as MISSING with that error.
     """
     from fer_lib.io import runs_root
     from fer_lib.protocols import grid

@@ -6,8 +6,8 @@ does not find in the run cache: it records each missing training as a task in th
 stand-in (the same model after one optimiser step, tested on one batch) so the notebook runs to its end and every
 training of the grid is found. The runner then submits the tasks as one job array
 (:func:`fer_lib.protocols.jobs.submit`) and runs the notebook a second time, when every run is in the cache.
-In that pass :data:`FAILED_ENV` names the tasks whose jobs failed: a table that needs one stops with the job's
-error, never trains it quietly in the notebook's process instead.
+In that pass :data:`FAILED_ENV` names the tasks whose jobs failed: their cells are written as MISSING with the
+job's error, never trained quietly in the notebook's process instead.
 
 This module only stores and reads tasks; it knows no model and no job system.
 """

@@ -71,7 +71,12 @@ def _add_accuracy_cell(
     targets: Any = None,
 ) -> None:
     """One cell: a value per seed; ``ci`` (a bootstrap over the test images) is kept for one seed only;
-    ``targets`` (the test labels) give the cell's majority-class floor."""
+    ``targets`` (the test labels) give the cell's majority-class floor. A run whose job failed makes the cell
+    MISSING (NaN), with the job's error in its note."""
+    failed = [o for o in runs if getattr(o, "failure", "")]
+    if failed:
+        reason = failed[0].failure.strip().splitlines()[0] if failed[0].failure.strip() else "unknown"
+        note = f"MISSING: the job of seed(s) {', '.join(str(o.seed) for o in failed)} failed ({reason}); {note}"
     floor = majority_floor(targets) if targets is not None and len(targets) else None
     table.add(row, column, values, ci=ci if len(values) == 1 else None, dataset=dataset, runs=runs, note=note,
               majority_floor=floor)
@@ -104,28 +109,30 @@ def _run(context: RunContext, job: TrainingJob, tests: Mapping[str, FERDataset],
     landmarks = None
     if job.setup.options.get("landmark_weights") == TRAINED_LANDMARKS:
         landmarks = trained_landmark_stream(context)
+    failures = None
     if context.executor is not None and grid.collecting() is None and not context.dry_run:
-        _train_as_jobs(context, job, init, landmarks)
-    return run_seeds(context, job, tests, init, landmarks)
+        failures = _train_as_jobs(context, job, init, landmarks)
+    return run_seeds(context, job, tests, init, landmarks, failures)
 
 
 def _train_as_jobs(context: RunContext, job: TrainingJob, init: PretrainedTrunk | None,
-                   landmarks: PretrainedTrunk | None) -> None:
+                   landmarks: PretrainedTrunk | None) -> dict[str, str]:
     """The seeds of ``job`` the run cache lacks, trained as one job array by the context's executor (a notebook's
-    ``executor`` parameter); a failed job stops the table with its error. ``make reproduce EXECUTOR=...`` instead
-    collects the whole table's trainings first (:func:`fer_lib.reproduce.run_grid`)."""
-    tasks = []
+    ``executor`` parameter); returns ``{run: error}`` of the jobs that failed (their cells are marked missing).
+    ``make reproduce EXECUTOR=...`` instead collects the whole table's trainings first
+    (:func:`fer_lib.reproduce.run_grid`)."""
+    tasks, runs = [], []
     for seed in context.seeds:
         train_set = load_split(job.dataset, job.train_split, job.recipe, context.data_root, seed=seed,
                                **job.loader_options())
         run, complete = cached_run(job, train_set, seed, init, landmarks)
         if not complete:
+            runs.append(run)
             tasks.append(RunTask(job, seed, str(context.data_root) if context.data_root else None, str(runs_root()),
                                  init, landmarks))
     folder = runs_root() / "grid" / f"{context.paper}-{context.table}-{time.strftime('%Y%m%d-%H%M%S')}"
-    failed = [r for r in submit(tasks, context.executor, folder / "jobs") if r.state == "failed"]
-    if failed:
-        raise RuntimeError("\n".join(f"{r.task.describe()}: its job failed:\n{r.error}" for r in failed))
+    results = submit(tasks, context.executor, folder / "jobs")
+    return {run: r.error for run, r in zip(runs, results, strict=True) if r.state == "failed"}
 
 
 def _test_sets(context: RunContext, job: TrainingJob, test_split: str = "test",

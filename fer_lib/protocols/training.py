@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -151,6 +152,9 @@ class RunOutcome:
     init: str = "random"
     #: The training precision (fp32, bf16, fp16).
     precision: str = "fp32"
+    #: Why there is no model: the error of the job that should have trained it (a cluster grid); its metrics then
+    #: hold NaN accuracies and no predictions, and its cells say MISSING with this reason.
+    failure: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -360,12 +364,23 @@ def _stand_in(job: TrainingJob, train_set: FERDataset, test_sets: Mapping[str, F
                               cache_root=folder / "stand-in-runs")
 
 
+def _missing(train_set: FERDataset, test_sets: Mapping[str, FERDataset], seed: int, error: str) -> RunOutcome:
+    nan = float("nan")
+    metrics = {k: {"accuracy": nan, "ci_low": nan, "ci_high": nan, "targets": np.asarray(t.targets)}
+               for k, t in test_sets.items()}
+    return RunOutcome(None, metrics, None, None, False, 0.0, list(train_set.classes), len(train_set), nan, seed,
+                      "none (its job failed)", "", failure=error)
+
+
 def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FERDataset],
-              init: PretrainedTrunk | None = None, landmarks: PretrainedTrunk | None = None) -> list[RunOutcome]:
+              init: PretrainedTrunk | None = None, landmarks: PretrainedTrunk | None = None,
+              failures: Mapping[str, str] | None = None) -> list[RunOutcome]:
     """Train and evaluate ``job`` for every seed of ``context``; one printed line and outcome per seed.
 
     Each seed trains on its own stratified subsample of the training split (when the recipe caps it);
-    the test sets are the caller's, the same for every seed.
+    the test sets are the caller's, the same for every seed. ``failures`` (``{run: error}``, and in a cluster
+    grid's second pass :func:`fer_lib.protocols.grid.failure`): runs whose job failed; their outcome is missing
+    (NaN accuracy, :attr:`RunOutcome.failure`), never trained here instead.
     """
     outcomes = []
     collect = grid.collecting() if not context.dry_run else None
@@ -377,9 +392,12 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
         if context.dry_run:
             record_plan(context, job, train_set, test_sets, seed)
         run, complete = cached_run(job, train_set, seed, init, landmarks) if not context.dry_run else ("", True)
-        if not complete and (error := grid.failure(run)):
-            raise RuntimeError(f"{job.describe()}, seed {seed}: the job that should have trained {run} failed, "
-                               f"so this table cannot be built from the run cache:\n{error}")
+        error = (dict(failures or {}).get(run) or grid.failure(run)) if not complete else None
+        if error:
+            print(f"{job.describe()}, seed {seed}: MISSING, the job that should have trained {run} failed:\n{error}",
+                  flush=True)
+            outcomes.append(_missing(train_set, test_sets, seed, error))
+            continue
         if not complete and collect is not None:
             grid.record(collect, run, RunTask(job, seed, str(context.data_root) if context.data_root else None,
                                               str(runs_root()), init, landmarks))
