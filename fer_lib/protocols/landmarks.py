@@ -31,6 +31,7 @@ import torch
 from fer_lib import metrics as M
 from fer_lib.data.landmarks import NUM_POINTS, LandmarkSet, concat, dlib_landmarks, synth_landmarks
 from fer_lib.engine import Task, TrainConfig, iterate_batches, to_device
+from fer_lib.io import runs_root
 from fer_lib.losses import build_loss, landmarks_of
 from fer_lib.models.poster import MobileFaceNet
 from fer_lib.protocols.training import PretrainedTrunk
@@ -206,7 +207,9 @@ def _dry_run_recipe(device: str) -> Recipe:
 
 
 @functools.cache
-def _cached_regressor(scale: str, device: str, data_root: str | None, dry_run_root: str | None) -> LandmarkRegressor:
+def _cached_regressor(scale: str, device: str, data_root: str | None, dry_run_root: str | None,
+                      runs: str) -> LandmarkRegressor:
+    # ``runs`` (the run cache's folder) is part of the memo's key: another FER_RUNS_DIR is another cache.
     if dry_run_root is None:
         return train_landmark_regressor(scale, device, data_root)
     return train_landmark_regressor(scale, device, data_root, recipe=_dry_run_recipe(device), cache_root=dry_run_root)
@@ -218,7 +221,7 @@ def trained_landmark_stream(context: RunContext) -> PretrainedTrunk:
     recipe's two steps, in its own run cache."""
     root = str(Path(context.data_root).expanduser()) if context.data_root else None
     dry = str(context.output_dir / "runs") if context.dry_run else None
-    regressor = _cached_regressor(context.scale, context.device, root, dry)
+    regressor = _cached_regressor(context.scale, context.device, root, dry, str(runs_root()))
     sources = "+".join("synthfer" if part.data_kind == "synthetic" else "fer2013-dlib" for part in regressor.data.train)
     return PretrainedTrunk(sources, "mobilefacenet", regressor.weights, regressor.run_dir.name, regressor.train_seconds)
 

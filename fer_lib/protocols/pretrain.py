@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from fer_lib.io import atomic_save
+from fer_lib.io import atomic_save, runs_root
 from fer_lib.protocols.splits import load_split
 from fer_lib.protocols.training import ModelSetup, PretrainedTrunk, TrainingJob, train_and_evaluate
 from fer_lib.recipes import get_recipe
@@ -48,7 +48,9 @@ def resolve_source(init: str, data_root: str | os.PathLike | None) -> str:
 
 
 @functools.cache
-def _pretrained(source: str, arch: str, scale: str, device: str, data_root: str | None) -> PretrainedTrunk:
+def _pretrained(source: str, arch: str, scale: str, device: str, data_root: str | None,
+                runs: str) -> PretrainedTrunk:
+    # ``runs`` (the run cache's folder) is part of the memo's key: another FER_RUNS_DIR is another cache.
     dataset, split = SOURCES[source]
     recipe = get_recipe("pretrain", scale, device, **({"epochs": CPU_EPOCHS[arch]}
                                                       if scale == "cpu" and arch in CPU_EPOCHS else {}))
@@ -69,7 +71,8 @@ def pretrained_trunk(
     """The trunk pretrained on ``init`` (a source or ``auto``) with the ``pretrain`` recipe of ``scale``:
     loaded from the run cache, or trained now (resumable, with a line per epoch)."""
     source = resolve_source(init, data_root)
-    return _pretrained(source, arch, scale, device, str(Path(data_root).expanduser()) if data_root else None)
+    return _pretrained(source, arch, scale, device, str(Path(data_root).expanduser()) if data_root else None,
+                       str(runs_root()))
 
 
 __all__ = ["SOURCES", "PretrainedTrunk", "pretrained_trunk", "resolve_source"]

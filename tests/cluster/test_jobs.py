@@ -51,7 +51,7 @@ def test_a_job_signalled_mid_run_is_requeued_and_ends_with_the_weights_of_an_uni
 
     from fer_lib.engine import CHECKPOINT
 
-    recipe = get_recipe("resnet", "smoke", epochs=6, max_train=192)
+    recipe = get_recipe("resnet", "smoke", epochs=4, max_train=160)
     task = RunTask(TrainingJob(ModelSetup("resnet18"), "synth-inthewild", recipe), 0, None,
                    str(tmp_path / "cluster-runs"))
     spec = ExecutorSpec("slurm", partition=PARTITION, cpus_per_job=1, time_min=10)

@@ -34,7 +34,7 @@ def test_presets_cover_every_table_row() -> None:
     assert isinstance(loss, FacialSemanticLoss) and (loss.alpha, loss.beta) == (12.0, 8.0)
     with pytest.raises(ValueError, match="table1_pcnn"):
         get_preset("pcnn", "table3")
-    assert list_presets("poster") == []
+    assert list_presets("no-such-paper") == []
 
 
 # Presets that share a model configuration (e.g. "table1_pcnn", "table2_bp") are built once.
