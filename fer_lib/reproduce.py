@@ -188,11 +188,10 @@ def run_grid(paper: str, table: str, executor: ExecutorSpec, **kwargs: Any) -> P
     usual and builds the table from the run cache, exactly as a local run would. A failed job's error and log
     tail are printed, and the cells that needed its run are written as MISSING with that error.
     """
-    from fer_lib.io import runs_root
     from fer_lib.protocols import grid
     from fer_lib.protocols.jobs import submit
 
-    folder = runs_root() / "grid" / f"{paper}-{table}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder = grid.new_folder(paper, table)
     print(f"grid of {paper} table {table} on {executor.kind}: finding the trainings the run cache lacks", flush=True)
     with _environment(grid.COLLECT_ENV, str(folder)):
         run_table(paper, table, **{**kwargs, "output_dir": folder / "first-pass", "dry_run": False})
@@ -257,14 +256,17 @@ def main(argv: list[str] | None = None) -> int:
                        help="the paper recipes for 2 optimiser steps per run and 1 evaluation batch, into "
                             "runs/dry-run/<paper> (never results/)")
         if name == "run":
-            p.add_argument("--executor", choices=EXECUTORS, default="local",
+            defaults = ExecutorSpec()
+            p.add_argument("--executor", choices=EXECUTORS, default=defaults.kind,
                            help="where the table's trainings run: in the notebook (local), as subprocesses here "
                                 "(submitit-local) or as SLURM jobs (slurm), one job per training")
             p.add_argument("--partition", default=None, help="SLURM partition")
-            p.add_argument("--gpus-per-job", type=int, default=0)
-            p.add_argument("--cpus-per-job", type=int, default=2)
-            p.add_argument("--time-min", type=int, default=240, help="a job's time limit; it resumes when requeued")
-            p.add_argument("--array-parallelism", type=int, default=16, help="jobs of the array running at once")
+            p.add_argument("--gpus-per-job", type=int, default=defaults.gpus_per_job)
+            p.add_argument("--cpus-per-job", type=int, default=defaults.cpus_per_job)
+            p.add_argument("--time-min", type=int, default=defaults.time_min,
+                           help="a job's time limit; it resumes when requeued")
+            p.add_argument("--array-parallelism", type=int, default=defaults.array_parallelism,
+                           help="jobs of the array running at once")
     sub.add_parser("report", help="rebuild results/REPORT.md and results/claims.csv (a verdict per claim)")
     pre = sub.add_parser("pretrain", help="train (or load) the cpu scale's pretrained trunk now")
     pre.add_argument("--source", default="auto", help="auto (FER2013 when the data root has it, else SynthFER), "

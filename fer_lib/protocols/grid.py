@@ -17,14 +17,20 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import time
 from pathlib import Path
 from typing import Any
 
-from fer_lib.io import atomic_save, atomic_write_text
+from fer_lib.io import atomic_save, atomic_write_text, runs_root
 
 COLLECT_ENV = "FER_GRID_COLLECT"
 FAILED_ENV = "FER_GRID_FAILED"
 TASKS_DIR = "tasks"
+
+
+def new_folder(paper: str, table: str) -> Path:
+    """A fresh folder for one table's jobs: their files and logs, and a grid's tasks (``runs/grid/``)."""
+    return runs_root() / "grid" / f"{paper}-{table}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def collecting() -> Path | None:
@@ -59,4 +65,4 @@ def failure(run: str) -> str | None:
     return json.loads(Path(path).read_text()).get(run)
 
 
-__all__ = ["COLLECT_ENV", "FAILED_ENV", "collecting", "failure", "record", "tasks", "write_failures"]
+__all__ = ["COLLECT_ENV", "FAILED_ENV", "collecting", "failure", "new_folder", "record", "tasks", "write_failures"]

@@ -106,23 +106,23 @@ class ClassResult(NamedTuple):
     runs: list[RunOutcome]
 
 
-def _add_class_cells(table: ResultTable, row: str, paper_column: str, block: ClassColumns, classes: Sequence[str],
-                     targets: np.ndarray, predictions: Sequence[np.ndarray], runs: Sequence[RunOutcome],
-                     what: str) -> None:
-    """Each class's recall (a fraction, as the paper prints it), the accuracy and the mean class accuracy."""
+def _add_class_cells(table: ResultTable, row: str, block: ClassColumns, classes: Sequence[str], targets: np.ndarray,
+                     predictions: Sequence[np.ndarray], runs: Sequence[RunOutcome], what: str) -> None:
+    """Each class's recall (a fraction, as the paper prints it), the accuracy and the mean class accuracy; the
+    paper prints the row's recalls as its column ``row``."""
     recalls = np.stack([per_class_accuracy(targets, p, len(classes)) for p in predictions]) / 100  # fractions
     ordered = [c for c in CLASS_ROWS if c in classes] + [c for c in classes if c not in CLASS_ROWS]
     for name in ordered:  # the paper's row order
         k, label = classes.index(name), CLASS_ROWS.get(name, name)
-        table.add(row, block.prefix + label, list(recalls[:, k]), paper_row=label, paper_column=paper_column,
+        table.add(row, block.prefix + label, list(recalls[:, k]), paper_row=label, paper_column=row,
                   unit="", dataset=block.dataset, runs=runs,
                   note=f"recall of {name} on {int((targets == k).sum())} {what} (the confusion matrix's diagonal)")
     accuracy = [100 * float(np.mean(p == targets)) for p in predictions]
     mean = [100 * float(r.mean()) for r in recalls]  # percent, as the text states it
-    table.add(row, block.prefix + ACCURACY, accuracy, paper_row=paper_column, paper_column=ACCURACY,
+    table.add(row, block.prefix + ACCURACY, accuracy, paper_column=ACCURACY,
               dataset=block.dataset, runs=runs, majority_floor=majority_floor(targets),
               note=f"{len(targets)} {what}")
-    table.add(row, block.prefix + MEAN_ACCURACY, mean, paper_row=paper_column, paper_column=MEAN_ACCURACY,
+    table.add(row, block.prefix + MEAN_ACCURACY, mean, paper_column=MEAN_ACCURACY,
               dataset=block.dataset, runs=runs, majority_floor=100 / len(classes),
               note=f"the mean of the {len(classes)} recalls; its floor, a constant answer's, is 1 / classes")
 
@@ -154,12 +154,12 @@ def class_rows(
             targets = np.asarray(runs[0].metrics["test"]["targets"])
             predictions = [np.asarray(o.metrics["test"]["predictions"]) for o in runs]
             classes = list(runs[0].classes)
-            _add_class_cells(table, row, row, block, classes, targets, predictions, runs, "test images")
+            _add_class_cells(table, row, block, classes, targets, predictions, runs, "test images")
             out[(row, block.prefix)] = ClassResult(row, block, classes, targets, predictions, runs)
             if name in subset_rows and len(targets) >= subset_size:
                 keep = stratified_indices(targets, subset_size, subset_seed)
                 sub_row = f"{row} ({subset_size} images)"
-                _add_class_cells(table, sub_row, sub_row, block, classes, targets[keep], [p[keep] for p in predictions],
+                _add_class_cells(table, sub_row, block, classes, targets[keep], [p[keep] for p in predictions],
                                  runs, f"images of a stratified {subset_size}-image test subset (seed {subset_seed})")
                 out[(sub_row, block.prefix)] = ClassResult(sub_row, block, classes, targets[keep],
                                                            [p[keep] for p in predictions], runs)

@@ -21,7 +21,6 @@ Unknown model or preset names raise before anything trains: a typo never silentl
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from fer_lib.data import FERDataset
-from fer_lib.io import runs_root
 from fer_lib.metrics import accuracy, bootstrap_ci, majority_floor
 from fer_lib.models import check_model, model_defaults, model_family, model_options
 from fer_lib.protocols import grid
@@ -128,10 +126,8 @@ def _train_as_jobs(context: RunContext, job: TrainingJob, init: PretrainedTrunk 
         run, complete = cached_run(job, train_set, seed, init, landmarks)
         if not complete:
             runs.append(run)
-            tasks.append(RunTask(job, seed, str(context.data_root) if context.data_root else None, str(runs_root()),
-                                 init, landmarks))
-    folder = runs_root() / "grid" / f"{context.paper}-{context.table}-{time.strftime('%Y%m%d-%H%M%S')}"
-    results = submit(tasks, context.executor, folder / "jobs")
+            tasks.append(RunTask.of(context, job, seed, init, landmarks))
+    results = submit(tasks, context.executor, grid.new_folder(context.paper, context.table) / "jobs")
     return {run: r.error for run, r in zip(runs, results, strict=True) if r.state == "failed"}
 
 

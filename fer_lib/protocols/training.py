@@ -170,6 +170,12 @@ class RunTask:
     init: PretrainedTrunk | None = None
     landmarks: PretrainedTrunk | None = None
 
+    @classmethod
+    def of(cls, context: RunContext, job: TrainingJob, seed: int, init: PretrainedTrunk | None = None,
+           landmarks: PretrainedTrunk | None = None) -> RunTask:
+        """The task of ``job`` with ``seed`` on the context's data, into this process's run cache."""
+        return cls(job, seed, str(context.data_root) if context.data_root else None, str(runs_root()), init, landmarks)
+
     def describe(self) -> str:
         return f"{self.job.describe()}, seed {self.seed}"
 
@@ -399,8 +405,7 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
             outcomes.append(_missing(train_set, test_sets, seed, error))
             continue
         if not complete and collect is not None:
-            grid.record(collect, run, RunTask(job, seed, str(context.data_root) if context.data_root else None,
-                                              str(runs_root()), init, landmarks))
+            grid.record(collect, run, RunTask.of(context, job, seed, init, landmarks))
             outcomes.append(_stand_in(job, train_set, test_sets, seed, init, landmarks, collect))
             print(f"{job.describe()}, seed {seed}: {run} collected for the grid's jobs", flush=True)
             continue
