@@ -167,7 +167,7 @@ def _cpu_poster(device: str) -> Recipe:
     return Recipe("poster", "cpu", 64,
                   TrainConfig(epochs=4, batch_size=64, optimizer="adam", lr=3e-4, weight_decay=1e-4,
                               scheduler="onecycle", device=device, precision=default_precision(device)),
-                  transform="flip", in_memory=True, init="auto", freeze_trunk=True, cache_frozen=True,
+                  transform="basic", in_memory=True, init="auto", freeze_trunk=True, cache_frozen=True,
                   model_options=(("depth", CPU_POSTER_DEPTH),))
 
 
