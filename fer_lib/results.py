@@ -37,7 +37,7 @@ CI_BOOTSTRAP = "bootstrap over test images (one run)"
 RESULT_COLUMNS: tuple[str, ...] = (
     "paper", "table", "row", "column", "paper_value", "value", "delta", "std", "ci_low", "ci_high", "ci_method",
     "majority_floor", "n_seeds", "seeds", "seed_values", "unit", "scale", "init", "precision", "dataset",
-    "data_kind", "device", "git_commit", "versions", "wall_seconds", "train_seconds", "runs", "note",
+    "data_kind", "device", "git_commit", "versions", "wall_seconds", "train_seconds", "runs", "slurm_jobs", "note",
 )
 
 
@@ -191,7 +191,8 @@ class ResultTable:
             "data_kind": data_kind, "device": device_name(ctx.device),
             "git_commit": git_commit(), "versions": library_versions(), "wall_seconds": float("nan"),
             "train_seconds": float(sum(r.train_seconds for r in runs)) if runs else float("nan"),
-            "runs": ";".join(_run_label(r) for r in runs), "note": note,
+            "runs": ";".join(_run_label(r) for r in runs),
+            "slurm_jobs": ";".join(job for r in runs if (job := getattr(r, "slurm_job", ""))), "note": note,
         }
         self.rows.append(record)
         return record
@@ -295,6 +296,17 @@ def _training_summary(frame: pd.DataFrame) -> str:
             f"{len(per_run)} run(s)" + (f", {cached} of them loaded from the run cache (`runs/`)" if cached else ""))
 
 
+def _slurm_line(frame: pd.DataFrame) -> list[str]:
+    """The provenance line of a table whose runs were trained as SLURM jobs (``make reproduce EXECUTOR=slurm``)."""
+    if "slurm_jobs" not in frame:
+        return []  # a result written before the column existed
+    jobs = dict.fromkeys(job for cell in frame["slurm_jobs"] if isinstance(cell, str) for job in cell.split(";") if job)
+    if not jobs:
+        return []
+    return [f"- trained on SLURM: {len(jobs)} job(s) ({', '.join(jobs)}), each run's trainer recorded in its "
+            "`summary.json`; the table was then built from the run cache"]
+
+
 def _table_title(paper: str, table: str) -> str:
     """``PCNN — Table II``; a table of fer_lib's own (:data:`fer_lib.papers.PROJECT_TABLES`) says so."""
     own = papers.PROJECT_TABLES.get(paper, {}).get(str(table))
@@ -313,6 +325,7 @@ def render_table_markdown(frame: pd.DataFrame, notes: str = "") -> str:
         f"- scale: **{first['scale']}**; data: **{', '.join(sorted(set(frame['dataset'])))}** ({kinds})",
         f"- device: {first['device']}; commit: `{first['git_commit']}`; {first['versions']}",
         f"- wall time: {first['wall_seconds']:.0f} s{_training_summary(frame)}",
+        *_slurm_line(frame),
         "- 95% CI: for one seed, a bootstrap over the test images; for several, the Student-t interval of the "
         "mean over seeds",
     ]

@@ -143,6 +143,16 @@ def is_complete(run_path: Path) -> bool:
     return (run_path / SUMMARY_FILE).is_file() and (run_path / FINAL_WEIGHTS).is_file()
 
 
+def slurm_job_of(run_path: Path) -> str:
+    """The SLURM job that trained the complete run at ``run_path`` (``"12_3"``), or ``""`` (trained outside SLURM,
+    or before summaries recorded their trainer)."""
+    try:
+        trainer = json.loads((run_path / SUMMARY_FILE).read_text()).get("trained_by") or {}
+    except (OSError, ValueError):
+        return ""
+    return str(trainer.get("slurm_job") or "")
+
+
 def _load_complete(run_path: Path, model: nn.Module, cfg: TrainConfig) -> tuple[nn.Module, TrainResult] | None:
     """``model`` with the weights of the complete run at ``run_path`` (its summary is written last, after the
     final weights, so a run being written is never read), or ``None``."""

@@ -34,6 +34,24 @@ def test_table_run_writes_tidy_csv_and_markdown(tmp_path):
     assert "Synthetic data" in md and "89.31" in md
 
 
+def test_a_table_whose_runs_slurm_trained_says_so_in_its_csv_and_markdown(tmp_path):
+    class Run:  # the fields of fer_lib.protocols.RunOutcome that a cell records
+        def __init__(self, seed, slurm_job):
+            self.seed, self.slurm_job, self.train_seconds = seed, slurm_job, 9.0
+            self.run_dir, self.from_cache = None, True
+
+    run = make_run(tmp_path)
+    run.add("GFIEB+LFSIEB+MDIM+BP", "RAF-DB", [80.0, 82.0], runs=[Run(0, "41_0"), Run(1, "41_1")])
+    run.add("not in the paper", "RAF-DB", [50.0, 51.0], runs=[Run(0, ""), Run(1, "")])
+    paths = run.save()
+    frame = pd.read_csv(paths["csv"], keep_default_na=False)
+    assert frame["slurm_jobs"].tolist() == ["41_0;41_1", ""]
+    assert "- trained on SLURM: 2 job(s) (41_0, 41_1)" in paths["md"].read_text()
+    local = make_run(tmp_path / "local")
+    local.add("not in the paper", "RAF-DB", [50.0, 51.0], runs=[Run(0, ""), Run(1, "")])
+    assert "SLURM" not in local.save()["md"].read_text()
+
+
 def test_comparison_frame_marks_quoted_rows(tmp_path):
     run = make_run(tmp_path)
     run.add("ResNet18", "RAF-DB", 40.0)

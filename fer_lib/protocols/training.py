@@ -35,7 +35,7 @@ from fer_lib.models import check_model, create_model, model_defaults, model_fami
 from fer_lib.protocols import grid
 from fer_lib.protocols.splits import load_split
 from fer_lib.recipes import Recipe, dry_run_recipe, get_recipe
-from fer_lib.runs import is_complete, run_dir_for, run_key, train_cached
+from fer_lib.runs import is_complete, run_dir_for, run_key, slurm_job_of, train_cached
 from fer_lib.settings import RunContext
 
 #: A model option value meaning "the landmark regressor fer_lib trains" (POSTER's ``landmark_weights``).
@@ -152,6 +152,9 @@ class RunOutcome:
     init: str = "random"
     #: The training precision (fp32, bf16, fp16).
     precision: str = "fp32"
+    #: The SLURM job that trained the run (a cluster grid, :mod:`fer_lib.protocols.grid`); empty when trained
+    #: outside SLURM.
+    slurm_job: str = ""
     #: Why there is no model: the error of the job that should have trained it (a cluster grid); its metrics then
     #: hold NaN accuracies and no predictions, and its cells say MISSING with this reason.
     failure: str = ""
@@ -289,7 +292,8 @@ def train_and_evaluate(
         start += f"; landmark stream: {landmarks.describe()}"
     return RunOutcome(model, metrics, result.history, result.run_dir, result.from_cache,
                       time.perf_counter() - t0, list(train_set.classes), len(train_set),
-                      float(result.wall_seconds), seed, start, cfg.precision)
+                      float(result.wall_seconds), seed, start, cfg.precision,
+                      slurm_job_of(result.run_dir) if result.run_dir is not None else "")
 
 
 #: Frozen parts' outputs per training set, kept for the process: the rows and seeds of a table reuse them.

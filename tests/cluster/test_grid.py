@@ -28,3 +28,4 @@ def test_a_smoke_table_run_as_slurm_jobs_has_the_cells_of_the_local_run(slurm, t
         assert cluster[column].tolist() == local[column].tolist(), column
     assert cluster["runs"].str.replace("*", "").tolist() == local["runs"].str.replace("*", "").tolist()
     assert cluster["runs"].str.endswith("*").all()  # the table was built from runs the jobs had trained
+    assert cluster["slurm_jobs"].str.len().gt(0).all() and local["slurm_jobs"].isna().all()  # who trained them
