@@ -184,21 +184,23 @@ def run_grid(paper: str, table: str, executor: ExecutorSpec, **kwargs: Any) -> P
 
     Three steps (:mod:`fer_lib.protocols.grid`): the notebook runs once to find every training its cells need that
     the run cache lacks (nothing is trained; its output goes to a scratch folder under ``runs/grid/``); those
-    trainings are submitted as one job array and waited for, showing the jobs' states; the notebook then runs as
-    usual and builds the table from the run cache, exactly as a local run would. A failed job's error and log
-    tail are printed, and the cells that needed its run are written as MISSING with that error.
+    trainings are submitted as job arrays and waited for, showing the jobs' states (first the pretrainings of the
+    trunks the others start from, when the cache lacks them; :func:`fer_lib.protocols.jobs.submit_grid`); the
+    notebook then runs as usual and builds the table from the run cache, exactly as a local run would. A failed
+    job's error and log tail are printed, and the cells that needed its run are written as MISSING with that error.
     """
     from fer_lib.protocols import grid
-    from fer_lib.protocols.jobs import submit
+    from fer_lib.protocols.jobs import submit_grid
 
     folder = grid.new_folder(paper, table)
     print(f"grid of {paper} table {table} on {executor.kind}: finding the trainings the run cache lacks", flush=True)
     with _environment(grid.COLLECT_ENV, str(folder)):
         run_table(paper, table, **{**kwargs, "output_dir": folder / "first-pass", "dry_run": False})
     tasks = grid.tasks(folder)
-    print(f"{len(tasks)} training(s) to run as jobs", flush=True)
-    results = submit(list(tasks.values()), executor, folder / "jobs")
-    failures = {run: r.error for run, r in zip(tasks, results, strict=True) if r.state == "failed"}
+    pretrainings = sum(task.keep_trunk for task in tasks.values())
+    print(f"{len(tasks)} training(s) to run as jobs" + (f", first the {pretrainings} pretraining(s) of the trunks "
+                                                         "the others start from" if pretrainings else ""), flush=True)
+    failures = submit_grid(tasks, executor, folder / "jobs")
     for run, error in failures.items():
         print(f"FAILED job for {run}:\n{error}", file=sys.stderr, flush=True)
     with _environment(grid.FAILED_ENV, str(grid.write_failures(folder, failures))):

@@ -20,13 +20,14 @@ import dataclasses
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import submitit
 import torch
 
 from fer_lib.cluster.spec import ExecutorSpec
+from fer_lib.protocols.pretrain import save_trunk
 from fer_lib.protocols.splits import load_split
 from fer_lib.protocols.training import RunTask, train_and_evaluate
 
@@ -47,6 +48,8 @@ class TrainRun(submitit.helpers.Checkpointable):
         train_set = load_split(task.job.dataset, task.job.train_split, task.job.recipe, task.data_root,
                                seed=task.seed, **task.job.loader_options())
         out = train_and_evaluate(task.job, train_set, {}, seed=task.seed, init=task.init, landmarks=task.landmarks)
+        if task.keep_trunk:
+            save_trunk(out)
         state = "was in the run cache" if out.from_cache else f"trained in {out.train_seconds:.0f} s"
         print(f"{task.describe()}: {out.run_dir.name} {state}", flush=True)
         return out.run_dir.name
@@ -113,4 +116,23 @@ def submit(tasks: Sequence[RunTask], spec: ExecutorSpec, folder: str | os.PathLi
     return results
 
 
-__all__ = ["TaskResult", "TrainRun", "submit"]
+def submit_grid(tasks: Mapping[str, RunTask], spec: ExecutorSpec, folder: str | os.PathLike,
+                poll_seconds: float = 5.0) -> dict[str, str]:
+    """Run a grid's ``{run: task}`` (:func:`fer_lib.protocols.grid.tasks`) with ``spec`` and return ``{run: error}``
+    of the runs that were not trained. Two job arrays: first the trunks' pretrainings, then every training; a
+    training whose pretrained trunk failed is not submitted (it could only fail too): its error names the
+    pretraining's."""
+    pretrainings = {run: task for run, task in tasks.items() if task.keep_trunk}
+    trainings = {run: task for run, task in tasks.items() if not task.keep_trunk}
+    failures: dict[str, str] = {}
+    for wave in (pretrainings, trainings):
+        blocked = {run: f"the pretraining of its trunk ({task.init.run}) failed: {failures[task.init.run]}"
+                   for run, task in wave.items() if task.init is not None and task.init.run in failures}
+        failures.update(blocked)
+        runs = [run for run in wave if run not in blocked]
+        results = submit([wave[run] for run in runs], spec, folder, poll_seconds=poll_seconds)
+        failures.update({run: r.error for run, r in zip(runs, results, strict=True) if r.state == "failed"})
+    return failures
+
+
+__all__ = ["TaskResult", "TrainRun", "submit", "submit_grid"]

@@ -23,9 +23,19 @@ from pathlib import Path
 
 import torch
 
+from fer_lib.cluster.spec import ExecutorSpec
 from fer_lib.io import atomic_save, runs_root
+from fer_lib.protocols import grid
 from fer_lib.protocols.splits import load_split
-from fer_lib.protocols.training import ModelSetup, PretrainedTrunk, TrainingJob, train_and_evaluate
+from fer_lib.protocols.training import (
+    ModelSetup,
+    PretrainedTrunk,
+    RunOutcome,
+    RunTask,
+    TrainingJob,
+    cached_run,
+    train_and_evaluate,
+)
 from fer_lib.recipes import get_recipe
 from fer_lib.settings import resolve_dataset
 
@@ -47,9 +57,19 @@ def resolve_source(init: str, data_root: str | os.PathLike | None) -> str:
     return init
 
 
+def save_trunk(out: RunOutcome) -> Path:
+    """The trunk of a pretraining run (its weights without the classification head) as ``trunk.pt`` in the run's
+    folder, written once."""
+    path = out.run_dir / TRUNK_FILE
+    if not path.is_file():
+        trunk = {k: v for k, v in out.model.state_dict().items() if not k.startswith("fc.")}
+        atomic_save(path, lambda tmp: torch.save(trunk, tmp))
+    return path
+
+
 @functools.cache
-def _pretrained(source: str, arch: str, scale: str, device: str, data_root: str | None,
-                runs: str) -> PretrainedTrunk:
+def _pretrained(source: str, arch: str, scale: str, device: str, data_root: str | None, runs: str,
+                executor: ExecutorSpec | None) -> PretrainedTrunk:
     # ``runs`` (the run cache's folder) is part of the memo's key: another FER_RUNS_DIR is another cache.
     dataset, split = SOURCES[source]
     recipe = get_recipe("pretrain", scale, device, **({"epochs": CPU_EPOCHS[arch]}
@@ -57,22 +77,38 @@ def _pretrained(source: str, arch: str, scale: str, device: str, data_root: str 
     print(f"pretraining {arch} on {source} ({dataset} {split}): {recipe.describe()}", flush=True)
     job = TrainingJob(ModelSetup(arch), dataset, recipe, train_split=split, label=f"pretraining {arch} on {source}")
     train_set = load_split(dataset, split, recipe, data_root, train=True, seed=0)
+    run, complete = cached_run(job, train_set, 0)
+    if not complete:
+        task = RunTask(job, 0, data_root, runs, keep_trunk=True)
+        # A cluster grid (fer_lib.protocols.grid): its first pass records the pretraining as a job, run before the
+        # trainings that start from it; in its second pass a failed pretraining's trainings are missing.
+        collect, error = grid.collecting(), grid.failure(run)
+        if collect is not None or error:
+            if collect is not None:
+                grid.record(collect, run, task)
+            print(f"{job.describe()}: {run} " + ("collected for the grid's jobs" if collect is not None
+                                                 else f"MISSING, its job failed:\n{error}"), flush=True)
+            return PretrainedTrunk(source, arch, Path(runs) / run / TRUNK_FILE, run, float("nan"))
+        if executor is not None:  # a notebook's executor: the pretraining is a job too
+            from fer_lib.protocols.jobs import submit  # jobs saves trunks with this module's save_trunk
+
+            (result,) = submit([task], executor, grid.new_folder("pretrain", f"{arch}-{source}") / "jobs")
+            if result.state == "failed":
+                raise RuntimeError(f"the job {result.job_id} pretraining {arch} on {source} failed: {result.error}")
     out = train_and_evaluate(job, train_set, {}, seed=0)
-    path = out.run_dir / TRUNK_FILE
-    if not path.is_file():
-        trunk = {k: v for k, v in out.model.state_dict().items() if not k.startswith("fc.")}
-        atomic_save(path, lambda tmp: torch.save(trunk, tmp))
-    return PretrainedTrunk(source, arch, path, out.run_dir.name, out.train_seconds)
+    return PretrainedTrunk(source, arch, save_trunk(out), out.run_dir.name, out.train_seconds)
 
 
 def pretrained_trunk(
-    init: str, scale: str, device: str, data_root: str | os.PathLike | None = None, arch: str = "resnet18"
+    init: str, scale: str, device: str, data_root: str | os.PathLike | None = None, arch: str = "resnet18",
+    executor: ExecutorSpec | None = None,
 ) -> PretrainedTrunk:
     """The trunk pretrained on ``init`` (a source or ``auto``) with the ``pretrain`` recipe of ``scale``:
-    loaded from the run cache, or trained now (resumable, with a line per epoch)."""
+    loaded from the run cache, or trained now (resumable, with a line per epoch) — as a job of ``executor`` when
+    one is given (a notebook's ``executor`` parameter)."""
     source = resolve_source(init, data_root)
     return _pretrained(source, arch, scale, device, str(Path(data_root).expanduser()) if data_root else None,
-                       str(runs_root()))
+                       str(runs_root()), executor)
 
 
-__all__ = ["SOURCES", "PretrainedTrunk", "pretrained_trunk", "resolve_source"]
+__all__ = ["SOURCES", "PretrainedTrunk", "pretrained_trunk", "resolve_source", "save_trunk"]

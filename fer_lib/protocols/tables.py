@@ -103,7 +103,8 @@ def _run(context: RunContext, job: TrainingJob, tests: Mapping[str, FERDataset],
     if (pretrained and job.recipe.init and "pretrained_path" in model_options(job.setup.model)
             and job.setup.options.get("pretrained_path") is None):
         arch = model_family(job.setup.model).trunk_arch(model_defaults(job.setup.model), dict(job.setup.options))
-        init = pretrained_trunk(job.recipe.init, context.scale, context.device, context.data_root, arch=arch)
+        init = pretrained_trunk(job.recipe.init, context.scale, context.device, context.data_root, arch=arch,
+                                executor=context.executor)
     landmarks = None
     if job.setup.options.get("landmark_weights") == TRAINED_LANDMARKS:
         landmarks = trained_landmark_stream(context)

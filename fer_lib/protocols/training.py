@@ -172,6 +172,9 @@ class RunTask:
     runs_root: str
     init: PretrainedTrunk | None = None
     landmarks: PretrainedTrunk | None = None
+    #: A trunk's pretraining (:mod:`fer_lib.protocols.pretrain`): the job also saves the trunk file, and a grid
+    #: runs it before the trainings that start from it.
+    keep_trunk: bool = False
 
     @classmethod
     def of(cls, context: RunContext, job: TrainingJob, seed: int, init: PretrainedTrunk | None = None,
@@ -366,6 +369,8 @@ def _stand_in(job: TrainingJob, train_set: FERDataset, test_sets: Mapping[str, F
     """A grid's first pass: the job's model after one optimiser step on one batch, tested on one batch, in the
     pass's own folder: the notebook runs on to find every training, and nothing of it is kept as a result."""
     batch = job.recipe.train.batch_size
+    if init is not None and not Path(init.path).is_file():
+        init = None  # the trunk's pretraining is itself one of the grid's jobs: the stand-in starts from random
     cut = dataclasses.replace(job, recipe=dataclasses.replace(job.recipe, train=dataclasses.replace(
         job.recipe.train, epochs=1, max_batches_per_epoch=1, progress=False)))
     first = train_set.subset(range(min(len(train_set), batch)))

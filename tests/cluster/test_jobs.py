@@ -100,3 +100,56 @@ def test_a_notebooks_executor_parameter_trains_the_missing_seeds_as_jobs(tmp_pat
     with pytest.raises(ValueError, match="dry run"):
         RunContext.resolve("pcnn", "v", dry_run=True, quiet=True, executor="slurm")
     assert RunContext.resolve("pcnn", "v", "smoke", quiet=True, executor="local").executor is None
+
+
+def test_a_grid_pretrains_the_missing_trunk_as_a_job_before_the_trainings_that_start_from_it(
+        slurm, tmp_path, monkeypatch, capsys, one_thread) -> None:
+    from fer_lib.protocols import grid
+    from fer_lib.protocols.jobs import submit_grid
+    from fer_lib.protocols.pretrain import pretrained_trunk
+    from fer_lib.protocols.training import run_seeds
+    from fer_lib.settings import RunContext
+
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv(grid.COLLECT_ENV, str(tmp_path / "grid"))
+    trunk = pretrained_trunk("synth", "smoke", "cpu")  # the first pass: recorded, not trained
+    assert not trunk.path.exists()
+    ctx = RunContext.resolve("pcnn", "v", "smoke", "synth-inthewild", None, "cpu", [0, 1], tmp_path / "out",
+                             quiet=True)
+    job = _task(tmp_path, 0).job
+    run_seeds(ctx, job, {}, init=trunk)  # stand-ins start from random weights: the trunk does not exist yet
+    tasks = grid.tasks(tmp_path / "grid")
+    assert sorted(t.keep_trunk for t in tasks.values()) == [False, False, True] and trunk.run in tasks
+    assert all(t.init.run == trunk.run for t in tasks.values() if not t.keep_trunk)
+    spec = ExecutorSpec("slurm", partition=PARTITION, cpus_per_job=1, time_min=10)
+    assert submit_grid(tasks, spec, tmp_path / "jobs", poll_seconds=1) == {}
+    assert capsys.readouterr().out.count("submitted") == 2  # two arrays: the pretraining, then the trainings
+    assert trunk.path.is_file()
+    monkeypatch.delenv(grid.COLLECT_ENV)
+    outcomes = run_seeds(ctx, job, {}, init=trunk)  # the second pass: everything from the cache
+    assert all(o.from_cache and o.slurm_job for o in outcomes)
+
+
+def test_a_failed_pretraining_leaves_the_trainings_from_its_trunk_missing_without_submitting_them(
+        tmp_path, monkeypatch) -> None:
+    import dataclasses
+
+    from fer_lib.protocols import jobs
+    from fer_lib.protocols.training import PretrainedTrunk
+
+    trunk = PretrainedTrunk("synth", "resnet18", tmp_path / "absent" / "trunk.pt", "resnet18-pretraining", 0.0)
+    pretraining = dataclasses.replace(_task(tmp_path, 0), keep_trunk=True)
+    tasks = {"resnet18-pretraining": pretraining, "resnet18-a": dataclasses.replace(_task(tmp_path, 0), init=trunk),
+             "resnet18-b": _task(tmp_path, 1)}
+    submitted = []
+
+    def fake_submit(wave, spec, folder, poll_seconds):  # the pretraining's job fails, the others succeed
+        submitted.append(list(wave))
+        return [jobs.TaskResult(t, "1_0", "failed" if t.keep_trunk else "done", error="OSError: disk full")
+                for t in wave]
+
+    monkeypatch.setattr(jobs, "submit", fake_submit)
+    failures = jobs.submit_grid(tasks, ExecutorSpec("slurm"), tmp_path)
+    assert [len(wave) for wave in submitted] == [1, 1] and submitted[1][0].seed == 1  # resnet18-a never submitted
+    assert set(failures) == {"resnet18-pretraining", "resnet18-a"}
+    assert failures["resnet18-a"].startswith("the pretraining of its trunk (resnet18-pretraining) failed: OSError")

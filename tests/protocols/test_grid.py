@@ -72,3 +72,20 @@ def test_a_run_whose_job_failed_leaves_its_cell_missing_with_the_reason(tmp_path
     (cell,) = table.rows
     assert np.isnan(cell["value"]) and cell["note"].startswith("MISSING: the job of seed(s) 0 failed")
     assert "node died" in cell["note"]
+
+
+def test_a_trunk_whose_pretraining_job_failed_is_not_trained_in_the_second_pass(tmp_path, monkeypatch, capsys) -> None:
+    from fer_lib.protocols import pretrain
+
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv(grid.COLLECT_ENV, str(tmp_path / "grid"))
+    collected = pretrain.pretrained_trunk("synth", "smoke", "cpu")
+    (task,) = grid.tasks(tmp_path / "grid").values()
+    assert task.keep_trunk and "collected for the grid's jobs" in capsys.readouterr().out
+    monkeypatch.delenv(grid.COLLECT_ENV)
+    monkeypatch.setenv(grid.FAILED_ENV, str(grid.write_failures(tmp_path, {collected.run: "OSError: disk full"})))
+    pretrain._pretrained.cache_clear()  # the second pass is another process
+    second = pretrain.pretrained_trunk("synth", "smoke", "cpu")
+    assert second.run == collected.run and not second.path.exists()
+    assert "MISSING, its job failed:\nOSError: disk full" in capsys.readouterr().out
+    assert not any((tmp_path / "runs").glob("resnet18-*/model.pt"))  # nothing trained here instead
