@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 #: Columns that describe how, where and when a number was made, not the number.
-PROVENANCE = frozenset({"git_commit", "versions", "wall_seconds", "train_seconds", "runs", "device", "note",
-                        "ci_method", "run", "from_cache"})
+PROVENANCE = frozenset({"git_commit", "versions", "wall_seconds", "train_seconds", "runs", "slurm_jobs", "device",
+                        "note", "ci_method", "run", "from_cache"})
 #: Table cells whose value is a measured time (they vary run to run).
 TIMING_COLUMNS = ("Running time", "Items/s")
 
