@@ -9,6 +9,10 @@ batch of images (a tensor or a tuple of tensors, e.g. POSTER's ``StreamFeatures`
 of the images. Pixel-level augmentation (random erasing, shifts) cannot be applied to cached outputs: a recipe
 that caches trains with flips only, and its run key says so.
 
+Computing them is the costly part (POSTER's two streams over FERPlus's 25,060 faces and mirrors: most of an hour on
+one core), so a caller can name a file (``store``) where they are kept between processes, under a key of its own
+that covers the frozen weights, the code and the images.
+
 It knows no model: ``encode`` is any function of a normalised image batch ``[B, 3, S, S]``.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from fer_lib.data.memory import InMemoryImages
+from fer_lib.io import atomic_save
 
 Encoded = Any  # a tensor [B, ...] or a (named) tuple of them
 
@@ -59,12 +65,15 @@ class FrozenFeatures(torch.utils.data.Dataset):
     ``batches`` yields ``(features, y)`` in float32 on ``device``; ``augment`` picks, per sample, the mirrored
     image's features with probability 1/2 (drawn from the epoch's generator). ``dtype``: how they are kept
     (bfloat16 halves the memory: POSTER's two streams on FERPlus's 25,060 faces and their mirrors take 3.8 GB).
+    ``store``: a file the outputs are read from when it exists and written to once computed (its name is the
+    caller's key; a file for another number of images is recomputed and replaced).
     """
 
     def __init__(self, images: InMemoryImages, encode: Callable[[torch.Tensor], Encoded], flip: bool = True,
                  batch_size: int = 128, device: str | torch.device = "cpu", dtype: torch.dtype = torch.bfloat16,
-                 progress: bool = True) -> None:
+                 progress: bool = True, store: str | Path | None = None) -> None:
         self.images, self.encode, self.flip = images, encode, flip
+        self.store = Path(store) if store is not None else None
         self.batch_size, self.device, self.dtype, self.progress = batch_size, device, dtype, progress
         self.targets = np.asarray(images.targets)
         self.classes = list(images.classes)
@@ -82,6 +91,8 @@ class FrozenFeatures(torch.utils.data.Dataset):
     @torch.no_grad()
     def features(self) -> tuple[Encoded, Encoded | None]:
         """``(features of the images, of their mirrors or None)``, computed now if not yet."""
+        if self._features is None and self.store is not None:
+            self._features = self._load()
         if self._features is None:
             plain, mirrored = [], []
             steps = math.ceil(len(self.images) / self.batch_size)
@@ -92,7 +103,33 @@ class FrozenFeatures(torch.utils.data.Dataset):
                 if self.flip:
                     mirrored.append(_to(self.encode(x.flip(-1)), "cpu", self.dtype))
             self._features = (_stack(plain), _stack(mirrored) if self.flip else None)
+            if self.store is not None:
+                self._save(*self._features)
         return self._features
+
+    def _save(self, plain: Encoded, mirrored: Encoded | None) -> None:
+        fields = (lambda e: [e] if isinstance(e, torch.Tensor) else list(e))
+        stored = {"images": len(self.images), "plain": fields(plain),
+                  "mirrored": fields(mirrored) if mirrored is not None else None}
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        atomic_save(self.store, lambda tmp: torch.save(stored, tmp))
+
+    def _load(self) -> tuple[Encoded, Encoded | None] | None:
+        if not self.store.is_file():
+            return None
+        stored = torch.load(self.store, map_location="cpu", weights_only=True)
+        if stored.get("images") != len(self.images) or (stored["mirrored"] is None) == self.flip:
+            return None  # written for other images: recomputed and replaced
+        # The encoder's output type (a tensor, a named tuple of them) from one image: the file holds plain lists.
+        x, _ = next(iter(self.images.batches(1, shuffle=False, device=self.device, augment=False)))
+        probe = self.encode(x)
+
+        def rebuild(fields: list[torch.Tensor]) -> Encoded:
+            if isinstance(probe, torch.Tensor):
+                return fields[0]
+            return type(probe)(*fields) if hasattr(probe, "_fields") else type(probe)(fields)
+
+        return rebuild(stored["plain"]), rebuild(stored["mirrored"]) if stored["mirrored"] is not None else None
 
     def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
                 device: str | torch.device = "cpu", augment: bool = True) -> Iterator[tuple[Encoded, torch.Tensor]]:

@@ -14,6 +14,8 @@ Two tables that train the same model the same way build equal jobs, so they shar
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import inspect
 import json
 import time
 from collections.abc import Mapping
@@ -26,7 +28,9 @@ import torch
 from torch import nn
 
 from fer_lib.data import FERDataset
+from fer_lib.data import features as features_module
 from fer_lib.data.features import FrozenFeatures
+from fer_lib.data.fer2013 import default_cache_dir
 from fer_lib.data.memory import InMemoryImages
 from fer_lib.engine import evaluate
 from fer_lib.io import atomic_write_text, runs_root
@@ -321,8 +325,20 @@ def _frozen_features(model: nn.Module, train_set: FERDataset, job: TrainingJob, 
                    "dataset_options": dict(job.dataset_options), "image_size": job.recipe.image_size,
                    "normalisation": list(train_set.normalisation)})
     if key not in _FROZEN:
-        _FROZEN[key] = FrozenFeatures(train_set, model.stream_features, device=device)
+        _FROZEN[key] = FrozenFeatures(train_set, model.stream_features, device=device,
+                                      store=_frozen_store(key, model, train_set))
     return _FROZEN[key]
+
+
+def _frozen_store(key: str, model: nn.Module, train_set: InMemoryImages) -> Path | None:
+    """Where the frozen outputs of real images are kept between processes (the key above, plus the source of the
+    model's and the feature cache's code); ``None`` for synthetic images (rendered and encoded in minutes)."""
+    if train_set.data_kind != "real":
+        return None
+    digest = hashlib.sha256(key.encode())
+    for module in (inspect.getmodule(type(model)), features_module):
+        digest.update(inspect.getsource(module).encode())
+    return default_cache_dir() / "frozen" / f"{digest.hexdigest()[:24]}.pt"
 
 
 #: The columns of a dry run's plan (:func:`record_plan`): one row per training the table runs at the paper scale.

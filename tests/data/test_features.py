@@ -58,3 +58,22 @@ def test_features_are_kept_in_bfloat16_and_served_as_float32() -> None:
     assert stored.dtype == torch.bfloat16 and mirrored is None
     x, _ = next(frozen.batches(4))
     assert x.dtype == torch.float32 and x.shape == (4, 3)
+
+
+def test_a_store_keeps_the_outputs_for_the_next_process_and_is_replaced_when_it_holds_other_images(tmp_path) -> None:
+    images = InMemoryImages.from_dataset(Faces(n=10), 16)
+    store = tmp_path / "frozen" / "faces.pt"
+    first = FrozenFeatures(images, Encoder(), batch_size=4, progress=False, store=store)
+    plain, mirrored = first.features()
+    assert store.is_file()
+    encoder = Encoder()
+    again = FrozenFeatures(images, encoder, batch_size=4, progress=False, store=store)  # another process's
+    loaded, loaded_mirrored = again.features()
+    assert encoder.calls == 1  # one image, to learn the encoder's output type
+    assert isinstance(loaded, Pair) and torch.equal(loaded.left, plain.left) and torch.equal(loaded.right, plain.right)
+    assert torch.equal(loaded_mirrored.left, mirrored.left)
+    fewer = InMemoryImages.from_dataset(Faces(n=6), 16)
+    other = Encoder()
+    replaced, _ = FrozenFeatures(fewer, other, batch_size=4, progress=False, store=store).features()
+    assert len(replaced.left) == 6 and other.calls == 4  # 2 batches, plain and mirrored: the file said 10 images
+    assert len(torch.load(store, weights_only=True)["plain"][0]) == 6

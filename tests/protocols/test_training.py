@@ -138,3 +138,16 @@ def test_a_recipe_that_caches_frozen_outputs_computes_them_once_for_the_runs_tha
     with pytest.raises(ValueError, match="freezes nothing"):
         train_model(ctx, "poster", "synth-inthewild", announce=False, model_options={"depth": 1, "fusion": "none"},
                     recipe_overrides={"cache_frozen": True, "in_memory": True, "max_train": 8})
+
+
+def test_frozen_outputs_of_real_images_are_stored_under_a_key_of_the_weights_and_the_code(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from fer_lib.protocols.training import _frozen_store
+
+    monkeypatch.setenv("FER_LIB_CACHE", str(tmp_path))
+    model = create_model("resnet18", num_classes=7)
+    real, synthetic = SimpleNamespace(data_kind="real"), SimpleNamespace(data_kind="synthetic")
+    path = _frozen_store("key-a", model, real)
+    assert path.parent == tmp_path / "frozen" and path != _frozen_store("key-b", model, real)
+    assert _frozen_store("key-a", model, synthetic) is None  # rendered and encoded in minutes: not stored
