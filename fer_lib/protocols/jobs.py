@@ -27,9 +27,8 @@ import submitit
 import torch
 
 from fer_lib.cluster.spec import ExecutorSpec
-from fer_lib.protocols.pretrain import save_trunk
 from fer_lib.protocols.splits import load_split
-from fer_lib.protocols.training import RunTask, train_and_evaluate
+from fer_lib.protocols.training import RunTask, save_trunk, train_and_evaluate
 
 #: submitit's job states, grouped as the progress line shows them.
 _GROUPS = {"PENDING": "queued", "REQUEUED": "queued", "CONFIGURING": "queued", "UNKNOWN": "queued",

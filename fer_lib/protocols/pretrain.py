@@ -21,19 +21,18 @@ import functools
 import os
 from pathlib import Path
 
-import torch
-
 from fer_lib.cluster.spec import ExecutorSpec
-from fer_lib.io import atomic_save, runs_root
+from fer_lib.io import runs_root
 from fer_lib.protocols import grid
 from fer_lib.protocols.splits import load_split
 from fer_lib.protocols.training import (
+    TRUNK_FILE,
     ModelSetup,
     PretrainedTrunk,
-    RunOutcome,
     RunTask,
     TrainingJob,
     cached_run,
+    save_trunk,
     train_and_evaluate,
 )
 from fer_lib.recipes import get_recipe
@@ -41,7 +40,6 @@ from fer_lib.settings import resolve_dataset
 
 #: Pretraining source -> (dataset, split).
 SOURCES: dict[str, tuple[str, str]] = {"fer2013": ("fer2013", "Training"), "synth": ("synth-inthewild", "train")}
-TRUNK_FILE = "trunk.pt"
 #: Pretraining epochs at the ``cpu`` scale where an architecture differs from the recipe's 12 (ResNet-18, about 25
 #: minutes on 2 cores): the budget is an hour, and a ResNet-34 / ResNet-50 step costs about 2x / 3x ResNet-18's,
 #: IR50's (POSTER's image stream, at 56 px from the 64 px faces) about 7x (measured in one run, 2026-12-07).
@@ -55,16 +53,6 @@ def resolve_source(init: str, data_root: str | os.PathLike | None) -> str:
     if init not in SOURCES:
         raise ValueError(f"unknown pretraining source {init!r}; expected 'auto' or one of {', '.join(SOURCES)}")
     return init
-
-
-def save_trunk(out: RunOutcome) -> Path:
-    """The trunk of a pretraining run (its weights without the classification head) as ``trunk.pt`` in the run's
-    folder, written once."""
-    path = out.run_dir / TRUNK_FILE
-    if not path.is_file():
-        trunk = {k: v for k, v in out.model.state_dict().items() if not k.startswith("fc.")}
-        atomic_save(path, lambda tmp: torch.save(trunk, tmp))
-    return path
 
 
 @functools.cache
@@ -90,7 +78,7 @@ def _pretrained(source: str, arch: str, scale: str, device: str, data_root: str 
                                                  else f"MISSING, its job failed:\n{error}"), flush=True)
             return PretrainedTrunk(source, arch, Path(runs) / run / TRUNK_FILE, run, float("nan"))
         if executor is not None:  # a notebook's executor: the pretraining is a job too
-            from fer_lib.protocols.jobs import submit  # jobs saves trunks with this module's save_trunk
+            from fer_lib.protocols.jobs import submit  # jobs imports submitit: only when it is used
 
             (result,) = submit([task], executor, grid.new_folder("pretrain", f"{arch}-{source}") / "jobs")
             if result.state == "failed":

@@ -33,7 +33,7 @@ from fer_lib.data.features import FrozenFeatures
 from fer_lib.data.fer2013 import default_cache_dir
 from fer_lib.data.memory import InMemoryImages
 from fer_lib.engine import evaluate
-from fer_lib.io import atomic_write_text, runs_root
+from fer_lib.io import atomic_save, atomic_write_text, runs_root
 from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
 from fer_lib.models import check_model, create_model, model_defaults, model_family, model_options
 from fer_lib.protocols import grid
@@ -134,6 +134,20 @@ class PretrainedTrunk:
 
     def describe(self) -> str:
         return f"{self.arch} pretrained on {self.source} (run {self.run})"
+
+
+#: A pretraining run's trunk (its weights without the classification head), in the run's folder.
+TRUNK_FILE = "trunk.pt"
+
+
+def save_trunk(out: RunOutcome) -> Path:
+    """The trunk of a pretraining run as :data:`TRUNK_FILE` in its folder, written once; a job that pretrains
+    (:attr:`RunTask.keep_trunk`) and :mod:`fer_lib.protocols.pretrain` both write it."""
+    path = out.run_dir / TRUNK_FILE
+    if not path.is_file():
+        trunk = {k: v for k, v in out.model.state_dict().items() if not k.startswith("fc.")}
+        atomic_save(path, lambda tmp: torch.save(trunk, tmp))
+    return path
 
 
 @dataclasses.dataclass
@@ -446,6 +460,7 @@ def run_seeds(context: RunContext, job: TrainingJob, test_sets: Mapping[str, FER
 __all__ = [
     "PLAN_COLUMNS",
     "TRAINED_LANDMARKS",
+    "TRUNK_FILE",
     "ModelSetup",
     "PretrainedTrunk",
     "RunOutcome",
@@ -457,5 +472,6 @@ __all__ = [
     "recipe_for",
     "record_plan",
     "run_seeds",
+    "save_trunk",
     "train_and_evaluate",
 ]
