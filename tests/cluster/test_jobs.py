@@ -153,3 +153,16 @@ def test_a_failed_pretraining_leaves_the_trainings_from_its_trunk_missing_withou
     assert [len(wave) for wave in submitted] == [1, 1] and submitted[1][0].seed == 1  # resnet18-a never submitted
     assert set(failures) == {"resnet18-pretraining", "resnet18-a"}
     assert failures["resnet18-a"].startswith("the pretraining of its trunk (resnet18-pretraining) failed: OSError")
+
+
+def test_a_notebooks_executor_pretrains_a_missing_trunk_as_a_job(tmp_path, monkeypatch) -> None:
+    import json
+    import os
+
+    from fer_lib.protocols.pretrain import pretrained_trunk
+
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
+    trunk = pretrained_trunk("synth", "smoke", "cpu", executor=ExecutorSpec("submitit-local", cpus_per_job=1))
+    assert trunk.path.is_file()
+    trainer = json.loads((trunk.path.parent / "summary.json").read_text())["trained_by"]
+    assert trainer["pid"] != os.getpid()  # trained by the job's process, then loaded here from the run cache
