@@ -138,7 +138,7 @@ class FrozenFeatures(torch.utils.data.Dataset):
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-        targets = torch.as_tensor(self.targets, dtype=torch.int64)
+        targets = torch.tensor(self.targets, dtype=torch.int64)  # a copy: the targets may be a read-only view
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             batch = _select(plain, idx)
