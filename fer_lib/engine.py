@@ -42,6 +42,8 @@ SCHEDULERS = ("none", "step", "exponential", "cosine", "onecycle")
 #: Numeric precision of the forward/backward pass: fp32, or autocast to bfloat16 / float16 (float16 on CUDA only,
 #: with a gradient scaler). Weights and optimiser state stay fp32.
 PRECISIONS = ("fp32", "bf16", "fp16")
+#: The autocast dtype of each reduced precision (fp32: no autocast).
+AUTOCAST_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclasses.dataclass
@@ -376,7 +378,7 @@ def fit(
     (:data:`CLASSIFICATION`: accuracy).
     """
     device = torch.device(cfg.device)
-    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+    autocast_dtype = AUTOCAST_DTYPES.get(cfg.precision)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     loss_fn = loss_fn or _default_loss
     run_path = Path(run_dir) if run_dir is not None else None

@@ -32,7 +32,7 @@ from fer_lib.data import features as features_module
 from fer_lib.data.features import FrozenFeatures
 from fer_lib.data.fer2013 import default_cache_dir
 from fer_lib.data.memory import InMemoryImages
-from fer_lib.engine import evaluate
+from fer_lib.engine import AUTOCAST_DTYPES, evaluate
 from fer_lib.io import atomic_save, atomic_write_text, runs_root
 from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
 from fer_lib.models import check_model, create_model, model_defaults, model_family, model_options
@@ -299,7 +299,8 @@ def train_and_evaluate(
     built: nn.Module | None = None
     if recipe.cache_frozen:
         built = build()  # the frozen parts' outputs come from this model, trained below
-        fit_set = _frozen_features(built, train_set, job, prepared.spec["model_options"], cfg.device)
+        fit_set = _frozen_features(built, train_set, job, prepared.spec["model_options"], cfg.device,
+                                     cfg.precision)
     model, result = train_cached(prepared.spec, build if built is None else (lambda: built), fit_set, cfg,
                                  loss_fn=prepared.loss_fn, about=prepared.about, root=cache_root)
     metrics = {name: evaluate(model, ds, batch_size=cfg.eval_batch_size or 128, device=cfg.device)
@@ -322,9 +323,11 @@ _FROZEN: dict[str, FrozenFeatures] = {}
 
 
 def _frozen_features(model: nn.Module, train_set: FERDataset, job: TrainingJob, options: Mapping[str, Any],
-                     device: str) -> FrozenFeatures:
+                     device: str, precision: str = "fp32") -> FrozenFeatures:
     """``train_set`` as the outputs of ``model``'s frozen parts (computed on first use; shared by every run whose
-    frozen parts are the same: the model's ``stream_identity``, else all its options, and the same images)."""
+    frozen parts are the same: the model's ``stream_identity``, else all its options, and the same images).
+    They are computed in the training's ``precision``, as the frozen parts would run inside its steps (bf16
+    autocast: 2.3x faster than fp32 for POSTER's two streams on this CPU, measured 2026-12-07)."""
     if not job.recipe.freeze_trunk:
         raise ValueError(f"the {job.recipe.family} recipe caches frozen outputs but freezes nothing: set freeze_trunk")
     if not hasattr(model, "stream_features"):
@@ -337,10 +340,16 @@ def _frozen_features(model: nn.Module, train_set: FERDataset, job: TrainingJob, 
     identity = model.stream_identity() if hasattr(model, "stream_identity") else {"options": dict(options)}
     key = run_key({"model": job.setup.model, "frozen": identity, "dataset": job.dataset, "images": images,
                    "dataset_options": dict(job.dataset_options), "image_size": job.recipe.image_size,
-                   "normalisation": list(train_set.normalisation)})
+                   "normalisation": list(train_set.normalisation), "precision": precision})
     if key not in _FROZEN:
-        _FROZEN[key] = FrozenFeatures(train_set, model.stream_features, device=device,
-                                      store=_frozen_store(key, model, train_set))
+        autocast_dtype = AUTOCAST_DTYPES.get(precision)
+
+        def encode(images: torch.Tensor) -> Any:
+            with torch.autocast(device_type=images.device.type, dtype=autocast_dtype,
+                                enabled=autocast_dtype is not None):
+                return model.stream_features(images)
+
+        _FROZEN[key] = FrozenFeatures(train_set, encode, device=device, store=_frozen_store(key, model, train_set))
     return _FROZEN[key]
 
 

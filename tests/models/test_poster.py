@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fer_lib.losses import build_loss
-from fer_lib.models.poster import POSTER, CrossAttention, IR50Stream, MobileFaceNet
+from fer_lib.models.poster import POSTER, CrossAttention, IR50Stream, MobileFaceNet, SelfAttention, attention
 
 
 def _quiet_poster(**options) -> POSTER:
@@ -64,6 +64,24 @@ def test_cross_attention_takes_its_queries_from_the_other_stream():
     changed[0, 2] += 1.0
     a, b = attention(queries, tokens), attention(changed, tokens)
     assert torch.allclose(a[0, [0, 1, 3, 4]], b[0, [0, 1, 3, 4]]) and not torch.allclose(a[0, 2], b[0, 2])
+
+
+def test_written_out_attention_is_pytorchs_scaled_dot_product_attention():
+    torch.manual_seed(0)
+    q, k, v = torch.randn(3, 2, 4, 5, 8).unbind(0)
+    assert torch.allclose(attention(q, k, v), torch.nn.functional.scaled_dot_product_attention(q, k, v), atol=1e-6)
+
+
+def test_the_baselines_self_attention_is_multi_head_attention_with_the_same_weights():
+    torch.manual_seed(0)
+    ours, reference = SelfAttention(16, 4), torch.nn.MultiheadAttention(16, 4, batch_first=True)
+    with torch.no_grad():
+        reference.in_proj_weight.copy_(ours.qkv.weight)
+        reference.in_proj_bias.copy_(ours.qkv.bias)
+        reference.out_proj.weight.copy_(ours.proj.weight)
+        reference.out_proj.bias.copy_(ours.proj.bias)
+    x = torch.randn(2, 5, 16)
+    assert torch.allclose(ours(x), reference(x, x, x, need_weights=False)[0], atol=1e-6)
 
 
 def test_landmark_and_ir50_weights_load_from_files_named_as_the_authors(tmp_path):
