@@ -7,11 +7,14 @@ into place, so an exception or an interrupted run never leaves a partial file be
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import inspect
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any
 
 
@@ -69,6 +72,25 @@ def repo_root() -> Path:
 def runs_root() -> Path:
     """Where trained models are cached (git-ignored); ``FER_RUNS_DIR`` overrides it."""
     return Path(os.environ.get("FER_RUNS_DIR", repo_root() / "runs"))
+
+
+def default_cache_dir() -> Path:
+    """Where values computed from a user's data are kept between processes: ``$FER_LIB_CACHE`` or
+    ``~/.cache/fer_lib``."""
+    return Path(os.environ.get("FER_LIB_CACHE", Path.home() / ".cache" / "fer_lib"))
+
+
+def code_keyed_cache_file(kind: str, parts: Iterable[str | bytes], modules: Iterable[ModuleType],
+                          suffix: str = ".pt") -> Path:
+    """``<cache>/<kind>/<digest><suffix>``: the file for values computed from ``parts`` by the code of
+    ``modules``. The digest covers both, so an edit to that code makes a new file instead of reading a stale one
+    (each file's writer replaces it atomically; nothing prunes the old ones)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+    for module in modules:
+        digest.update(inspect.getsource(module).encode())
+    return default_cache_dir() / kind / f"{digest.hexdigest()[:24]}{suffix}"
 
 
 def results_root() -> Path:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+import types
+
 import pytest
 
-from fer_lib.io import atomic_open, atomic_save, atomic_write_text
+from fer_lib.io import atomic_open, atomic_save, atomic_write_text, code_keyed_cache_file
 
 
 def test_atomic_write_leaves_no_partial_file_on_error(tmp_path):
@@ -43,3 +46,14 @@ def test_figure_sort_key_orders_figures_by_number():
     paths = [Path(p) for p in ("pcnn/figure_10.png", "gms/figure_2.png", "pcnn/figure_9.png", "pcnn/figure_11.png")]
     assert [str(p) for p in sorted(paths, key=figure_sort_key)] == [
         "gms/figure_2.png", "pcnn/figure_9.png", "pcnn/figure_10.png", "pcnn/figure_11.png"]
+
+
+def test_a_code_keyed_cache_file_changes_with_the_values_and_with_the_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_LIB_CACHE", str(tmp_path))
+    path = code_keyed_cache_file("frozen", ["key-a"], [json])
+    assert path.parent == tmp_path / "frozen" and path.suffix == ".pt"
+    assert code_keyed_cache_file("frozen", ["key-a"], [json]) == path  # stable across calls
+    assert code_keyed_cache_file("frozen", ["key-b"], [json]) != path
+    assert code_keyed_cache_file("frozen", [b"key-a"], [json]) == path  # bytes and text alike
+    assert code_keyed_cache_file("frozen", ["key-a"], [types]) != path  # another module's code, another file
+    assert code_keyed_cache_file("modalities", ["key-a"], [json]).parent.name == "modalities"

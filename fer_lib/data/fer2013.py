@@ -41,6 +41,7 @@ from fer_lib.data._common import IMAGE_SUFFIXES, ArrayDataset, ImageFileDataset,
 from fer_lib.data.base import FERDataset
 from fer_lib.data.errors import DatasetLayoutError, LabelFileError
 from fer_lib.data.labels import SEVEN_CLASSES, canonical_name
+from fer_lib.io import default_cache_dir
 
 #: FER2013's native label order (``emotion`` 0..6).
 FER2013_NATIVE: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
@@ -86,11 +87,6 @@ class Fer2013Table:
 
 
 _MEMO: dict[tuple[str, int, int], Fer2013Table] = {}
-
-
-def default_cache_dir() -> Path:
-    """``$FER_LIB_CACHE`` or ``~/.cache/fer_lib``."""
-    return Path(os.environ.get("FER_LIB_CACHE", Path.home() / ".cache" / "fer_lib"))
 
 
 def find_csv(root: str | os.PathLike) -> Path:

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
 import os
 from collections import OrderedDict
@@ -22,11 +20,10 @@ import numpy as np
 import torch
 
 from fer_lib.data import FERDataset, load_dataset, modalities, preprocess
-from fer_lib.data.fer2013 import default_cache_dir
 from fer_lib.data.memory import InMemoryImages, augment_for, store_size_for
 from fer_lib.data.modalities import ModalityImages
 from fer_lib.data.transforms import NORMALISATION, build_transform
-from fer_lib.io import atomic_save
+from fer_lib.io import atomic_save, code_keyed_cache_file
 from fer_lib.recipes import Recipe
 from fer_lib.settings import data_kind_of, dataset_root
 
@@ -110,13 +107,9 @@ def modality_cache_path(dataset: FERDataset, side: int) -> Path | None:
     if not isinstance(dataset, ModalityImages) or dataset.data_kind != "real" \
             or "source_id" not in dataset.metadata:
         return None
-    digest = hashlib.sha256()
-    for module in (modalities, preprocess):
-        digest.update(inspect.getsource(module).encode())
-    digest.update(json.dumps([dataset.name, side]).encode())
-    digest.update("\n".join(map(str, dataset.metadata["source_id"])).encode())
-    digest.update(np.asarray(dataset.targets, dtype=np.int64).tobytes())
-    return default_cache_dir() / "modalities" / f"{digest.hexdigest()[:24]}.pt"
+    parts = (json.dumps([dataset.name, side]), "\n".join(map(str, dataset.metadata["source_id"])),
+             np.asarray(dataset.targets, dtype=np.int64).tobytes())
+    return code_keyed_cache_file("modalities", parts, (modalities, preprocess))
 
 
 def _in_memory(ds: FERDataset, recipe: Recipe, side: int, train: bool) -> InMemoryImages:

@@ -14,7 +14,6 @@ Two tables that train the same model the same way build equal jobs, so they shar
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import inspect
 import json
 import time
@@ -30,10 +29,9 @@ from torch import nn
 from fer_lib.data import FERDataset
 from fer_lib.data import features as features_module
 from fer_lib.data.features import FrozenFeatures
-from fer_lib.data.fer2013 import default_cache_dir
 from fer_lib.data.memory import InMemoryImages
 from fer_lib.engine import AUTOCAST_DTYPES, evaluate
-from fer_lib.io import atomic_save, atomic_write_text, runs_root
+from fer_lib.io import atomic_save, atomic_write_text, code_keyed_cache_file, runs_root
 from fer_lib.losses import build_loss, loss_identity, loss_weight_sum
 from fer_lib.models import check_model, create_model, model_defaults, model_family, model_options
 from fer_lib.protocols import grid
@@ -358,10 +356,7 @@ def _frozen_store(key: str, model: nn.Module, train_set: InMemoryImages) -> Path
     model's and the feature cache's code); ``None`` for synthetic images (rendered and encoded in minutes)."""
     if train_set.data_kind != "real":
         return None
-    digest = hashlib.sha256(key.encode())
-    for module in (inspect.getmodule(type(model)), features_module):
-        digest.update(inspect.getsource(module).encode())
-    return default_cache_dir() / "frozen" / f"{digest.hexdigest()[:24]}.pt"
+    return code_keyed_cache_file("frozen", [key], (inspect.getmodule(type(model)), features_module))
 
 
 #: The columns of a dry run's plan (:func:`record_plan`): one row per training the table runs at the paper scale.
