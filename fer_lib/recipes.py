@@ -146,10 +146,10 @@ def _paper_poster(device: str) -> Recipe:
 
 
 #: POSTER's training step against ResNet-18's at 64 px, measured in one run (results/poster/table_complexity.md,
-#: one thread, 2026-12-07): the authors' model (112 px streams, depth 8) 48x; a 56 px image stream 23x, at depth 4
-#: 15x, depth 2 12x. One FERPlus epoch would take 0.6-2.5 hours on 2 cores, so the cpu scale needs a cheaper
-#: protocol (issue 19).
-POSTER_CPU_COST = {"authors (112 px, depth 8)": 48, "56 px stream, depth 8": 23, "56 px stream, depth 4": 15,
+#: one thread, 2026-12-07, attention written out): the authors' model (112 px streams, depth 8) 46x; a 56 px
+#: image stream 22x, at depth 4 15x, depth 2 12x. One FERPlus epoch would take 0.6-2.5 hours on 2 cores, so the
+#: cpu scale needs a cheaper protocol (issue 19).
+POSTER_CPU_COST = {"authors (112 px, depth 8)": 46, "56 px stream, depth 8": 22, "56 px stream, depth 4": 15,
                    "56 px stream, depth 2": 12}
 
 
