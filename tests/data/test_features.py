@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import pytest
 import torch
 
 from fer_lib.data.features import FrozenFeatures
@@ -77,3 +78,13 @@ def test_a_store_keeps_the_outputs_for_the_next_process_and_is_replaced_when_it_
     replaced, _ = FrozenFeatures(fewer, other, batch_size=4, progress=False, store=store).features()
     assert len(replaced.left) == 6 and other.calls == 4  # 2 batches, plain and mirrored: the file said 10 images
     assert len(torch.load(store, weights_only=True)["plain"][0]) == 6
+
+
+def test_outputs_are_written_in_image_order_across_batches_and_a_short_encoder_is_an_error() -> None:
+    images = InMemoryImages.from_dataset(Faces(n=10), 16)
+    everything, _ = next(images.batches(10, shuffle=False, augment=False))
+    plain, _ = FrozenFeatures(images, Encoder(), batch_size=4, dtype=torch.float32, progress=False).features()
+    assert torch.allclose(plain.left, Encoder()(everything).left, atol=1e-6)
+    short = FrozenFeatures(images, lambda x: x[:1].mean(dim=(2, 3)), flip=False, batch_size=4, progress=False)
+    with pytest.raises(RuntimeError, match="3 rows for 10 images"):
+        short.features()
